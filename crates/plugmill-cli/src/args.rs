@@ -1,0 +1,92 @@
+//! Command-line arguments (the CLI contract of VISION.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Load, check and call WebAssembly component plugins.
+#[derive(Parser, Debug)]
+#[command(name = "plugmill", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub host: HostArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show a plugin file's manifest, exports, imports and problems (exit 1 if it would be rejected).
+    Inspect {
+        /// The plugin file.
+        file: PathBuf,
+    },
+    /// Load every plugin of the source and show the registry and the rejected files.
+    List,
+    /// Call a hook, a route or a task.
+    Call {
+        #[command(subcommand)]
+        target: CallTarget,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CallTarget {
+    /// Call a hook on every plugin registered for it; prints one outcome per plugin.
+    Hook {
+        /// The hook name.
+        name: String,
+        /// The arguments, as a JSON array with one element per parameter.
+        #[arg(long, default_value = "[]")]
+        args: String,
+    },
+    /// Call the handler of a route; prints its JSON.
+    Route {
+        /// The route path, e.g. `/my-plugin/echo`.
+        path: String,
+        /// The data passed to the handler, as JSON.
+        #[arg(long, default_value = "{}")]
+        data: String,
+    },
+    /// Run a task on every plugin registered for it; prints one outcome per plugin.
+    Task {
+        /// The task name.
+        name: String,
+        /// The data passed to each handler, as JSON.
+        #[arg(long, default_value = "{}")]
+        data: String,
+    },
+}
+
+/// Where plugins come from and how they are loaded.
+#[derive(Args, Debug, Clone)]
+pub struct HostArgs {
+    /// Plugin source: a directory, or `s3://bucket/prefix/`.
+    #[arg(
+        long,
+        env = "PLUGMILL_PLUGINS",
+        default_value = "./plugins",
+        global = true
+    )]
+    pub plugins: String,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Fail if any plugin is rejected.
+    #[arg(long, global = true)]
+    pub strict: bool,
+    /// Link imports no host interface provides as functions that trap, instead of rejecting the plugin.
+    #[arg(long, global = true)]
+    pub unknown_imports_trap: bool,
+    /// Deadline of one call, in seconds.
+    #[arg(long, env = "PLUGMILL_TIMEOUT", global = true, value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|e| format!("`{text}` is not a usable number of seconds: {e}"))
+}

@@ -1,0 +1,55 @@
+//! `plugmill inspect FILE`: manifest, exports, imports and problems of one plugin file.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::args::HostArgs;
+
+pub async fn run(host: &HostArgs, file: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = tokio::fs::read(file)
+        .await
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    let manager = super::manager(host)?;
+    let report = manager.inspect(&file.display().to_string(), bytes).await;
+    if host.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        match &report.plugin_name {
+            Some(name) => println!("plugin   {name}"),
+            None => println!("plugin   (manifest not read)"),
+        }
+        println!("hooks    {}", report.hooks.join(", "));
+        for route in &report.routes {
+            let task = if route.process_as_task {
+                " (also a task)"
+            } else {
+                ""
+            };
+            println!("route    {} -> {}{task}", route.path, route.handler);
+        }
+        println!("tasks    {}", report.tasks.join(", "));
+        println!("exports");
+        for item in &report.exports {
+            println!("  {}: {}", item.name, item.signature);
+        }
+        println!("imports");
+        for item in &report.imports {
+            println!("  {}: {}", item.name, item.signature);
+        }
+        if report.problems.is_empty() {
+            println!("valid: no problems found");
+        } else {
+            println!("problems");
+            for problem in &report.problems {
+                println!("  - {problem}");
+            }
+        }
+    }
+    Ok(if report.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

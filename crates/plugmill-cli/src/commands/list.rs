@@ -1,0 +1,55 @@
+//! `plugmill list`: load every plugin of the source and show the registry.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::args::HostArgs;
+
+pub async fn run(host: &HostArgs) -> anyhow::Result<ExitCode> {
+    let (manager, report) = super::loaded(host).await?;
+    let listing = manager.registry().listing();
+    if host.json {
+        let output = json!({
+            "plugins": report.loaded,
+            "rejected": report.rejected,
+            "skipped": report.skipped,
+            "hooks": listing.hooks,
+            "routes": listing.routes,
+            "tasks": listing.tasks,
+        });
+        println!("{}", serde_json::to_string_pretty(&output)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} plugin(s) loaded from {}",
+        report.loaded.len(),
+        host.plugins
+    );
+    for plugin in &report.loaded {
+        println!("  {} ({})", plugin.name, plugin.file);
+    }
+    if !report.rejected.is_empty() {
+        println!("{} rejected", report.rejected.len());
+        for rejection in &report.rejected {
+            println!("  {rejection}");
+        }
+    }
+    for skipped in &report.skipped {
+        println!("skipped {}: {}", skipped.file, skipped.reason);
+    }
+    println!("hooks");
+    for (hook, plugins) in &listing.hooks {
+        println!("  {hook}: {}", plugins.join(", "));
+    }
+    println!("routes");
+    for (path, route) in &listing.routes {
+        let task = if route.task { " (also a task)" } else { "" };
+        println!("  {path} -> {}::{}{task}", route.plugin, route.handler);
+    }
+    println!("tasks");
+    for (task, plugins) in &listing.tasks {
+        println!("  {task}: {}", plugins.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}

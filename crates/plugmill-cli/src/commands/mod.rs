@@ -1,0 +1,50 @@
+//! One module per command; each returns the process exit code.
+
+mod call;
+mod inspect;
+mod list;
+
+use std::process::ExitCode;
+
+use plugmill::{LoadReport, PluginManager};
+
+use crate::args::{CallTarget, Cli, Command, HostArgs};
+
+/// Runs the command `cli` names.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let host = cli.host;
+    match cli.command {
+        Command::Inspect { file } => inspect::run(&host, &file).await,
+        Command::List => list::run(&host).await,
+        Command::Call { target } => match target {
+            CallTarget::Hook { name, args } => call::hook(&host, &name, &args).await,
+            CallTarget::Route { path, data } => call::route(&host, &path, &data).await,
+            CallTarget::Task { name, data } => call::task(&host, &name, &data).await,
+        },
+    }
+}
+
+/// A manager configured from the command line.
+fn manager(host: &HostArgs) -> anyhow::Result<PluginManager> {
+    let mut builder = PluginManager::builder()
+        .strict(host.strict)
+        .unknown_imports_trap(host.unknown_imports_trap);
+    if let Some(timeout) = host.timeout {
+        builder = builder.call_timeout(timeout);
+    }
+    builder.build()
+}
+
+/// A manager with every plugin of `--plugins` loaded; rejections are warned about on stderr.
+async fn loaded(host: &HostArgs) -> anyhow::Result<(PluginManager, LoadReport)> {
+    let manager = manager(host)?;
+    let source = crate::source::open(&host.plugins)?;
+    let report = manager.load(source.as_ref()).await?;
+    Ok((manager, report))
+}
+
+/// Parses a JSON command-line value, saying which option was wrong.
+fn parse_json(option: &str, text: &str) -> anyhow::Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{option} is not valid JSON ({e}): {text}"))
+}

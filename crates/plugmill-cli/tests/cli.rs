@@ -1,0 +1,211 @@
+//! The CLI contract: commands, exit codes and JSON shapes that scripts rely on.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+fn plugin_dir(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, source) in files {
+        std::fs::copy(source, dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+fn plugmill(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugmill"))
+        .args(args)
+        .env("PLUGMILL_PLUGINS", dir)
+        .env("PLUGMILL_LOG", "error")
+        .output()
+        .expect("run plugmill")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn list_json_loads_the_good_plugins_and_explains_each_bad_one() {
+    let dir = plugin_dir(&[
+        ("a-valid.wasm", test_plugins::VALID),
+        ("b-second.wasm", test_plugins::SECOND_GREETER),
+        ("garbage.wasm", test_plugins::GARBAGE),
+        ("core.wasm", test_plugins::CORE_MODULE),
+        ("hook.wasm", test_plugins::HOOK_NOT_EXPORTED),
+        ("import.wasm", test_plugins::UNKNOWN_IMPORT),
+        ("trap.wasm", test_plugins::TRAP_MANIFEST),
+    ]);
+    let output = plugmill(dir.path(), &["list", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listing = stdout_json(&output);
+    let names: Vec<&str> = listing["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["valid", "second-greeter"]);
+    let valid = &listing["plugins"][0];
+    assert!(valid["file"].as_str().unwrap().ends_with("a-valid.wasm"));
+    assert_eq!(
+        valid["routes"][0],
+        json!({"path": "/valid/echo", "handler": "echo", "process_as_task": false})
+    );
+    assert_eq!(
+        listing["hooks"]["greet"],
+        json!(["valid", "second-greeter"])
+    );
+    assert_eq!(
+        listing["routes"]["/valid/process"],
+        json!({"plugin": "valid", "handler": "process", "task": true})
+    );
+    assert_eq!(
+        listing["tasks"]["cleanup"],
+        json!(["valid", "second-greeter"])
+    );
+
+    let rejected = listing["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 5);
+    let reason = |file: &str| {
+        rejected
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(file))
+            .map(|r| r["reason"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{file} not rejected"))
+    };
+    assert!(reason("garbage.wasm").contains("magic number"));
+    assert!(reason("core.wasm").contains("not a component"));
+    assert!(reason("hook.wasm").contains("missing-hook"));
+    assert!(reason("import.wasm").contains("test:unknown/secret-service"));
+    assert!(reason("trap.wasm").contains("get-manifest"));
+    let hook_rejection = rejected
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with("hook.wasm"))
+        .unwrap();
+    assert_eq!(hook_rejection["plugin"], json!("hook-not-exported"));
+}
+
+#[test]
+fn inspect_exits_zero_for_a_valid_plugin_and_one_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = plugmill(dir.path(), &["inspect", test_plugins::VALID, "--json"]);
+    assert!(output.status.success());
+    let report = stdout_json(&output);
+    assert_eq!(report["plugin_name"], json!("valid"));
+    assert_eq!(report["problems"], json!([]));
+    assert!(report["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e == &json!({"name": "add", "signature": "func(a: s32, b: s32) -> s32"})));
+    assert!(report["imports"].is_array());
+
+    let output = plugmill(
+        dir.path(),
+        &["inspect", test_plugins::BAD_SIGNATURE, "--json"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    assert!(report["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("cannot be called"));
+}
+
+#[test]
+fn call_hook_prints_one_outcome_per_plugin() {
+    let dir = plugin_dir(&[
+        ("a.wasm", test_plugins::VALID),
+        ("b.wasm", test_plugins::SECOND_GREETER),
+    ]);
+    let output = plugmill(
+        dir.path(),
+        &["call", "hook", "greet", "--args", r#"["fay"]"#],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout_json(&output),
+        json!([{"plugin": "valid", "ok": ["hello, fay"]}, {"plugin": "second-greeter", "ok": ["hi from second, fay"]}])
+    );
+    let output = plugmill(dir.path(), &["call", "hook", "greet", "--args", "[1]"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a failed plugin makes the exit code 1"
+    );
+    let outcomes = stdout_json(&output);
+    assert!(outcomes[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("expected string, got 1"));
+}
+
+#[test]
+fn call_route_prints_the_handler_json_or_fails_on_stderr() {
+    let dir = plugin_dir(&[("a.wasm", test_plugins::VALID)]);
+    let output = plugmill(
+        dir.path(),
+        &["call", "route", "/valid/echo", "--data", r#"{"n": 5}"#],
+    );
+    assert!(output.status.success());
+    assert_eq!(stdout_json(&output), json!({"n": 5}));
+
+    let output = plugmill(
+        dir.path(),
+        &["call", "route", "/valid/fail", "--data", "{}"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("fail handler refused"));
+
+    let output = plugmill(dir.path(), &["call", "route", "/valid/missing"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no plugin serves route `/valid/missing`")
+    );
+
+    let output = plugmill(
+        dir.path(),
+        &["call", "route", "/valid/echo", "--data", "{not json"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--data is not valid JSON"));
+}
+
+#[test]
+fn call_task_prints_one_outcome_per_plugin() {
+    let dir = plugin_dir(&[
+        ("a.wasm", test_plugins::VALID),
+        ("b.wasm", test_plugins::SECOND_GREETER),
+    ]);
+    let output = plugmill(dir.path(), &["call", "task", "cleanup", "--data", "1"]);
+    assert!(output.status.success());
+    assert_eq!(
+        stdout_json(&output),
+        json!([{"plugin": "valid", "ok": "cleaned 1"}, {"plugin": "second-greeter", "ok": "second cleaned"}])
+    );
+}
+
+#[test]
+fn a_missing_plugin_directory_is_a_clear_error() {
+    let output = plugmill(Path::new("/no/such/plugins"), &["list"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("cannot read plugin directory `/no/such/plugins`"));
+}

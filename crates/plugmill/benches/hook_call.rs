@@ -1,0 +1,208 @@
+//! Cost of one call to a trivial string hook (`greet`), all variants in one run:
+//!
+//! - `raw-wasmtime-typed`: a typed call on one instance, straight wasmtime (the floor);
+//! - `plugmill/{typed,dynamic,json}/{fresh,warm}`: plugmill's calls, with a fresh instance
+//!   per call (the default) and with a warm instance;
+//! - `seed-design`: one instance behind a mutex, dynamic values with placeholder results;
+//! - `concurrent-16/{plugmill,seed-design}`: 16 callers at once on one plugin.
+//!
+//! Run: `cargo bench -p plugmill --bench hook_call`
+
+#![allow(missing_docs)] // criterion's macros generate undocumented public functions
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use plugmill::runtime::HostState;
+use plugmill::source::LocalDirectory;
+use plugmill::wasmtime::component::{Component, Instance, TypedFunc, Val};
+use plugmill::wasmtime::Store;
+use plugmill::PluginManager;
+use tokio::runtime::Runtime as Tokio;
+
+const CONCURRENT_CALLERS: usize = 16;
+
+fn tokio() -> Tokio {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn manager(tokio: &Tokio, warm: bool, dir: &std::path::Path) -> Arc<PluginManager> {
+    let mut builder = PluginManager::builder().call_timeout(Duration::from_secs(60));
+    if warm {
+        builder = builder.warm_instances("valid", CONCURRENT_CALLERS);
+    }
+    let manager = builder.build().unwrap();
+    let report = tokio
+        .block_on(manager.load(&LocalDirectory::new(dir)))
+        .unwrap();
+    assert_eq!(report.loaded.len(), 1, "{:?}", report.rejected);
+    Arc::new(manager)
+}
+
+/// The seed system's design: one instance per plugin behind one mutex, called dynamically by
+/// name with placeholder results.
+struct SeedDesign {
+    instance: tokio::sync::Mutex<(Store<HostState>, Instance)>,
+}
+
+impl SeedDesign {
+    async fn new(manager: &PluginManager) -> Self {
+        let runtime = manager.runtime();
+        let component = Component::from_file(runtime.engine(), test_plugins::VALID).unwrap();
+        let pre = runtime.linker().instantiate_pre(&component).unwrap();
+        let mut store = runtime.new_store(&Arc::from("valid"), Duration::from_secs(3600));
+        let instance = pre.instantiate_async(&mut store).await.unwrap();
+        Self {
+            instance: tokio::sync::Mutex::new((store, instance)),
+        }
+    }
+
+    async fn greet(&self, name: &str) -> String {
+        let mut guard = self.instance.lock().await;
+        let (store, instance) = &mut *guard;
+        let func = instance.get_func(&mut *store, "greet").unwrap();
+        let mut results = vec![Val::String(String::new())];
+        func.call_async(&mut *store, &[Val::String(name.to_string())], &mut results)
+            .await
+            .unwrap();
+        match results.remove(0) {
+            Val::String(s) => s,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+fn single_calls(c: &mut Criterion) {
+    let tokio = tokio();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(test_plugins::VALID, dir.path().join("valid.wasm")).unwrap();
+    let fresh = manager(&tokio, false, dir.path());
+    let warm = manager(&tokio, true, dir.path());
+
+    let mut group = c.benchmark_group("greet");
+    group.throughput(Throughput::Elements(1));
+
+    let (mut store, typed): (Store<HostState>, TypedFunc<(String,), (String,)>) =
+        tokio.block_on(async {
+            let runtime = fresh.runtime();
+            let component = Component::from_file(runtime.engine(), test_plugins::VALID).unwrap();
+            let pre = runtime.linker().instantiate_pre(&component).unwrap();
+            let mut store = runtime.new_store(&Arc::from("valid"), Duration::from_secs(3600));
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let typed = instance
+                .get_typed_func::<(String,), (String,)>(&mut store, "greet")
+                .unwrap();
+            (store, typed)
+        });
+    group.bench_function("raw-wasmtime-typed", |b| {
+        b.iter(|| {
+            tokio
+                .block_on(typed.call_async(&mut store, ("bench".to_string(),)))
+                .unwrap()
+        })
+    });
+
+    for (mode, manager) in [("fresh", &fresh), ("warm", &warm)] {
+        group.bench_function(format!("plugmill-typed/{mode}"), |b| {
+            b.iter(|| {
+                let out = tokio.block_on(
+                    manager
+                        .call_hook_typed::<(String,), (String,)>("greet", ("bench".to_string(),)),
+                );
+                out[0].result.as_ref().unwrap();
+            })
+        });
+        group.bench_function(format!("plugmill-dynamic/{mode}"), |b| {
+            let args = [Val::String("bench".into())];
+            b.iter(|| {
+                let out = tokio.block_on(manager.call_hook("greet", &args));
+                out[0].result.as_ref().unwrap();
+            })
+        });
+        group.bench_function(format!("plugmill-json/{mode}"), |b| {
+            let args = [serde_json::json!("bench")];
+            b.iter(|| {
+                let out = tokio.block_on(manager.call_hook_json("greet", &args));
+                out[0].result.as_ref().unwrap();
+            })
+        });
+    }
+
+    let seed = tokio.block_on(SeedDesign::new(&fresh));
+    group.bench_function("seed-design", |b| {
+        b.iter(|| tokio.block_on(seed.greet("bench")))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("concurrent-16");
+    group.throughput(Throughput::Elements(CONCURRENT_CALLERS as u64));
+    group.bench_function("plugmill-typed/fresh", |b| {
+        b.iter_custom(|iters| {
+            tokio.block_on(concurrently(iters, {
+                let manager = fresh.clone();
+                move || {
+                    let manager = manager.clone();
+                    async move {
+                        let out = manager
+                            .call_hook_typed::<(String,), (String,)>(
+                                "greet",
+                                ("bench".to_string(),),
+                            )
+                            .await;
+                        out[0].result.as_ref().unwrap();
+                    }
+                }
+            }))
+        })
+    });
+    let seed = Arc::new(seed);
+    group.bench_function("seed-design", |b| {
+        b.iter_custom(|iters| {
+            tokio.block_on(concurrently(iters, {
+                let seed = seed.clone();
+                move || {
+                    let seed = seed.clone();
+                    async move {
+                        seed.greet("bench").await;
+                    }
+                }
+            }))
+        })
+    });
+    group.finish();
+}
+
+/// 16 callers, each making `iters` calls one after another; returns the total time.
+async fn concurrently<F, Fut>(iters: u64, call: F) -> Duration
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let start = Instant::now();
+    let callers: Vec<_> = (0..CONCURRENT_CALLERS)
+        .map(|_| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                for _ in 0..iters {
+                    call().await;
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    start.elapsed()
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = single_calls
+}
+criterion_main!(benches);

@@ -1,0 +1,130 @@
+//! Calling one export of one plugin: take an instance (fresh from the pre-instantiated
+//! component by default, or warm from the plugin's pool), call, then drop the instance or
+//! return it to the pool if the call succeeded.
+
+use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, Val};
+
+use super::check::check_args;
+use super::error::{classify, CallError};
+use crate::plugin::{ExportedFunc, Plugin};
+use crate::runtime::warm::WarmInstance;
+use crate::runtime::{state, Runtime};
+
+/// An instance leased for one call.
+struct Lease {
+    instance: WarmInstance,
+    func: Func,
+}
+
+impl Plugin {
+    pub(crate) fn function(&self, function: &str) -> Result<&ExportedFunc, CallError> {
+        self.functions
+            .get(function)
+            .ok_or_else(|| CallError::NoSuchFunction {
+                plugin: self.name.to_string(),
+                function: function.to_string(),
+            })
+    }
+
+    async fn lease(
+        &self,
+        runtime: &Runtime,
+        export: &ExportedFunc,
+        function: &str,
+    ) -> Result<Lease, CallError> {
+        let mut instance = match self.warm.as_ref().and_then(|pool| pool.take()) {
+            Some(mut warm) => {
+                state::arm_deadline(&mut warm.store, self.timeout);
+                warm
+            }
+            None => {
+                let mut store = runtime.new_store(&self.name, self.timeout);
+                match self.pre.instantiate_async(&mut store).await {
+                    Ok(instance) => WarmInstance { store, instance },
+                    Err(error) => {
+                        let stderr = store.data().flush_output();
+                        return Err(classify(error, &self.name, function, self.timeout, &stderr));
+                    }
+                }
+            }
+        };
+        let func = instance
+            .instance
+            .get_func(&mut instance.store, export.index)
+            .ok_or_else(|| CallError::Host {
+                plugin: self.name.to_string(),
+                function: function.to_string(),
+                message: "the export is not a function of the instance".into(),
+            })?;
+        Ok(Lease { instance, func })
+    }
+
+    /// Ends a call: logs the plugin's output, returns a healthy warm instance to the pool, and
+    /// turns a failure into a [`CallError`].
+    fn finish<T>(
+        &self,
+        lease: Lease,
+        function: &str,
+        outcome: wasmtime::Result<T>,
+    ) -> Result<T, CallError> {
+        let stderr = lease.instance.store.data().flush_output();
+        match outcome {
+            Ok(value) => {
+                if let Some(pool) = &self.warm {
+                    pool.put(lease.instance);
+                }
+                Ok(value)
+            }
+            Err(error) => Err(classify(error, &self.name, function, self.timeout, &stderr)),
+        }
+    }
+
+    /// Calls `function` with dynamically typed arguments, checked against its signature first.
+    pub(crate) async fn call_dynamic(
+        &self,
+        runtime: &Runtime,
+        function: &str,
+        args: &[Val],
+    ) -> Result<Vec<Val>, CallError> {
+        let export = self.function(function)?;
+        check_args(&export.ty, args)
+            .map_err(|reason| self.bad_arguments(export, function, reason))?;
+        let mut lease = self.lease(runtime, export, function).await?;
+        let mut results = vec![Val::Bool(false); export.ty.results().len()];
+        let outcome = lease
+            .func
+            .call_async(&mut lease.instance.store, args, &mut results)
+            .await;
+        self.finish(lease, function, outcome).map(|()| results)
+    }
+
+    /// Calls `function` through a typed function: no dynamic values on the way in or out.
+    pub(crate) async fn call_typed<P, R>(
+        &self,
+        runtime: &Runtime,
+        function: &str,
+        args: P,
+    ) -> Result<R, CallError>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let export = self.function(function)?;
+        let mut lease = self.lease(runtime, export, function).await?;
+        let typed = match lease.func.typed::<P, R>(&lease.instance.store) {
+            Ok(typed) => typed,
+            Err(error) => return Err(self.bad_arguments(export, function, format!("{error:#}"))),
+        };
+        let outcome = typed.call_async(&mut lease.instance.store, args).await;
+        self.finish(lease, function, outcome)
+    }
+
+    fn bad_arguments(&self, export: &ExportedFunc, function: &str, reason: String) -> CallError {
+        CallError::BadArguments {
+            plugin: self.name.to_string(),
+            function: function.to_string(),
+            signature: crate::loader::signature::describe_func(&export.ty),
+            reason,
+        }
+    }
+}

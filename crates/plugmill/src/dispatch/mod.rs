@@ -1,0 +1,293 @@
+//! The dispatch stage: [`PluginManager`], what an application calls.
+//!
+//! - hooks: every registered plugin, concurrently, one [`PluginOutcome`] each; dynamic
+//!   ([`PluginManager::call_hook`]), JSON ([`PluginManager::call_hook_json`]) and typed
+//!   ([`PluginManager::call_hook_typed`], [`typed_hooks!`](crate::typed_hooks));
+//! - routes: the one handler, JSON in and out ([`PluginManager::call_route`]);
+//! - tasks: every registered handler ([`PluginManager::execute_task`]).
+
+pub mod builder;
+pub mod check;
+pub mod error;
+pub mod json;
+pub mod typed;
+
+mod invoke;
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use wasmtime::component::{ComponentNamedList, Lift, Lower, Val};
+
+pub use builder::ManagerBuilder;
+pub use error::CallError;
+
+use crate::loader::{self, LoadError, LoadOptions, LoadReport, Rejection};
+use crate::plugin::Plugin;
+use crate::registry::Registry;
+use crate::runtime::Runtime;
+use crate::source::PluginSource;
+
+/// The outcome of a call on one plugin.
+#[derive(Debug, Clone)]
+pub struct PluginOutcome<T> {
+    /// The plugin's name.
+    pub plugin: String,
+    /// Its result.
+    pub result: Result<T, CallError>,
+}
+
+impl<T> PluginOutcome<T> {
+    /// Maps the successful value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> PluginOutcome<U> {
+        PluginOutcome {
+            plugin: self.plugin,
+            result: self.result.map(f),
+        }
+    }
+}
+
+/// One outcome per plugin, in registration order.
+pub type HookResults<T> = Vec<PluginOutcome<T>>;
+
+/// Loads plugins and dispatches calls to them.
+pub struct PluginManager {
+    runtime: Arc<Runtime>,
+    load_options: LoadOptions,
+    registry: RwLock<Arc<Registry>>,
+}
+
+impl PluginManager {
+    /// A builder with the secure defaults.
+    pub fn builder() -> ManagerBuilder {
+        ManagerBuilder::new()
+    }
+
+    pub(crate) fn new(runtime: Arc<Runtime>, load_options: LoadOptions) -> Self {
+        Self {
+            runtime,
+            load_options,
+            registry: RwLock::new(Arc::default()),
+        }
+    }
+
+    /// The runtime: engine, linker and options.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The current registry snapshot.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Loads every plugin of `source` into a new registry and swaps it in atomically. Rejected
+    /// files are reported; in strict mode any rejection fails the load and the current
+    /// registry stays.
+    pub async fn load(&self, source: &dyn PluginSource) -> Result<LoadReport, LoadError> {
+        let fetched = source.fetch().await?;
+        let skipped = fetched.skipped.clone();
+        let (plugins, mut rejected) =
+            loader::load(&self.runtime, fetched, &self.load_options).await;
+        let (registry, refused) = Registry::build(plugins);
+        rejected.extend(refused.into_iter().map(|(plugin, reason)| Rejection {
+            file: plugin.file().to_string(),
+            plugin: Some(plugin.name().to_string()),
+            reason,
+        }));
+        rejected.sort_by(|a, b| a.file.cmp(&b.file));
+        for rejection in &rejected {
+            tracing::warn!(file = %rejection.file, plugin = ?rejection.plugin, reason = %rejection.reason, "plugin rejected");
+        }
+        if self.load_options.strict && !rejected.is_empty() {
+            return Err(LoadError::Strict { rejected });
+        }
+        let loaded = registry.plugins().iter().map(|p| p.summary()).collect();
+        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+        Ok(LoadReport {
+            loaded,
+            rejected,
+            skipped,
+        })
+    }
+
+    /// Inspects one plugin file without registering it.
+    pub async fn inspect(&self, file: &str, bytes: Vec<u8>) -> loader::inspect::Inspection {
+        loader::inspect::inspect(&self.runtime, file, bytes).await
+    }
+
+    /// Calls `hook` on every registered plugin, concurrently, with dynamically typed
+    /// arguments checked against each plugin's export first.
+    pub async fn call_hook(&self, hook: &str, args: &[Val]) -> HookResults<Vec<Val>> {
+        let args: Arc<[Val]> = args.into();
+        self.on_each(self.registry().hook(hook), move |runtime, plugin| {
+            let (hook, args) = (hook.to_string(), args.clone());
+            async move { plugin.call_dynamic(&runtime, &hook, &args).await }
+        })
+        .await
+    }
+
+    /// Calls `hook` with JSON arguments (one element per parameter), converted with each
+    /// plugin's export types; results come back as JSON, one value per result.
+    pub async fn call_hook_json(&self, hook: &str, args: &[Value]) -> HookResults<Vec<Value>> {
+        let args: Arc<[Value]> = args.into();
+        self.on_each(self.registry().hook(hook), move |runtime, plugin| {
+            let (hook, args) = (hook.to_string(), args.clone());
+            async move {
+                let export = plugin.function(&hook)?;
+                let vals = json::json_to_args(&export.ty, &args).map_err(|reason| {
+                    CallError::BadArguments {
+                        plugin: plugin.name().to_string(),
+                        function: hook.clone(),
+                        signature: loader::signature::describe_func(&export.ty),
+                        reason,
+                    }
+                })?;
+                let results = plugin.call_dynamic(&runtime, &hook, &vals).await?;
+                Ok(results.iter().map(json::val_to_json).collect())
+            }
+        })
+        .await
+    }
+
+    /// Calls `hook` through wasmtime's typed calls: `P` is the tuple of parameters and `R` the
+    /// tuple of results, e.g. `call_hook_typed::<(String,), (String,)>("greet", (name,))`.
+    pub async fn call_hook_typed<P, R>(&self, hook: &str, args: P) -> HookResults<R>
+    where
+        P: ComponentNamedList + Lower + Clone + Send + Sync + 'static,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        self.on_each(self.registry().hook(hook), move |runtime, plugin| {
+            let (hook, args) = (hook.to_string(), args.clone());
+            async move { plugin.call_typed::<P, R>(&runtime, &hook, args).await }
+        })
+        .await
+    }
+
+    /// Calls the handler of route `path` with `data` (serialized to a JSON string). An `Ok`
+    /// string that is JSON comes back as that JSON, any other as a JSON string; a handler
+    /// returning `result<_, string>` or nothing gives `null`.
+    pub async fn call_route(&self, path: &str, data: &Value) -> Result<Value, CallError> {
+        let registry = self.registry();
+        let target = registry
+            .route(path)
+            .ok_or_else(|| CallError::RouteNotFound(path.to_string()))?;
+        call_handler(&self.runtime, &target.plugin, &target.handler, data).await
+    }
+
+    /// Runs task `name` with `data` on every plugin that registered it, one outcome each.
+    pub async fn execute_task(
+        &self,
+        name: &str,
+        data: &Value,
+    ) -> Result<HookResults<Value>, CallError> {
+        let registry = self.registry();
+        let targets = registry.task(name);
+        if targets.is_empty() {
+            return Err(CallError::TaskNotFound(name.to_string()));
+        }
+        let data = Arc::new(data.clone());
+        let mut outcomes = Vec::with_capacity(targets.len());
+        let mut handles = Vec::with_capacity(targets.len());
+        for target in targets {
+            let (runtime, plugin, handler, data) = (
+                self.runtime.clone(),
+                target.plugin.clone(),
+                target.handler.clone(),
+                data.clone(),
+            );
+            handles.push((
+                target.plugin.name().to_string(),
+                tokio::spawn(async move { call_handler(&runtime, &plugin, &handler, &data).await }),
+            ));
+        }
+        for (plugin, handle) in handles {
+            let result = handle
+                .await
+                .unwrap_or_else(|e| Err(join_failure(&plugin, name, e)));
+            outcomes.push(PluginOutcome { plugin, result });
+        }
+        Ok(outcomes)
+    }
+
+    /// Runs `call` on each plugin: inline for one, on separate tasks (so in parallel) for
+    /// several.
+    async fn on_each<T, F, Fut>(&self, plugins: &[Arc<Plugin>], call: F) -> HookResults<T>
+    where
+        T: Send + 'static,
+        F: Fn(Arc<Runtime>, Arc<Plugin>) -> Fut,
+        Fut: Future<Output = Result<T, CallError>> + Send + 'static,
+    {
+        if let [plugin] = plugins {
+            let result = call(self.runtime.clone(), plugin.clone()).await;
+            return vec![PluginOutcome {
+                plugin: plugin.name().to_string(),
+                result,
+            }];
+        }
+        let handles: Vec<_> = plugins
+            .iter()
+            .map(|plugin| {
+                (
+                    plugin.name().to_string(),
+                    tokio::spawn(call(self.runtime.clone(), plugin.clone())),
+                )
+            })
+            .collect();
+        let mut outcomes = Vec::with_capacity(handles.len());
+        for (plugin, handle) in handles {
+            let result = handle
+                .await
+                .unwrap_or_else(|e| Err(join_failure(&plugin, "(hook)", e)));
+            outcomes.push(PluginOutcome { plugin, result });
+        }
+        outcomes
+    }
+}
+
+async fn call_handler(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    handler: &str,
+    data: &Value,
+) -> Result<Value, CallError> {
+    let text = serde_json::to_string(data)
+        .map_err(|e| CallError::BadInput(format!("data cannot be serialized: {e}")))?;
+    let results = plugin
+        .call_dynamic(runtime, handler, &[Val::String(text)])
+        .await?;
+    handler_output(plugin.name(), handler, results)
+}
+
+/// Interprets a handler's results: `result<string, string>`, `result<_, string>` or nothing.
+fn handler_output(plugin: &str, handler: &str, results: Vec<Val>) -> Result<Value, CallError> {
+    match results.into_iter().next() {
+        None | Some(Val::Result(Ok(None))) => Ok(Value::Null),
+        Some(Val::Result(Ok(Some(value)))) => match *value {
+            Val::String(text) => Ok(serde_json::from_str(&text).unwrap_or(Value::String(text))),
+            other => Ok(json::val_to_json(&other)),
+        },
+        Some(Val::Result(Err(message))) => Err(CallError::Plugin {
+            plugin: plugin.to_string(),
+            function: handler.to_string(),
+            message: match message.as_deref() {
+                Some(Val::String(text)) => text.clone(),
+                Some(other) => json::val_to_json(other).to_string(),
+                None => String::new(),
+            },
+        }),
+        Some(other) => Ok(json::val_to_json(&other)),
+    }
+}
+
+fn join_failure(plugin: &str, function: &str, error: tokio::task::JoinError) -> CallError {
+    CallError::Host {
+        plugin: plugin.to_string(),
+        function: function.to_string(),
+        message: format!("the call's task failed: {error}"),
+    }
+}

@@ -1,0 +1,121 @@
+//! Linking a plugin: which of its imports no host interface provides, and (as an option)
+//! linking those as functions that trap when called.
+//!
+//! wasmtime's type check stops at the first unresolved import; [`missing_imports`] repeats it,
+//! stubbing each unresolved import on a scratch copy of the linker, so that a rejection lists
+//! every import that is missing and not only the first, and the scratch linker serves the
+//! option of linking unknown imports as traps.
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker, LinkerInstance, ResourceType};
+use wasmtime::Engine;
+
+use crate::runtime::HostState;
+
+/// One import that the host does not provide, with wasmtime's explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingImport {
+    /// The import's name, e.g. `plugins-manager:transactions-manager/transaction`.
+    pub name: String,
+    /// Why it does not link (missing, or a function with a different type).
+    pub detail: String,
+}
+
+/// Every import of `component` that `linker` cannot satisfy (empty when it links), and a copy
+/// of the linker in which exactly those imports are defined as functions that trap.
+///
+/// wasmtime's own `define_unknown_imports_as_traps` is not used: it looks names up exactly,
+/// so a plugin importing `wasi:cli/stdout@0.2.6` from a linker holding `@0.2.12` would get
+/// trapping stand-ins that hide the real (semver-compatible) WASI functions.
+pub fn missing_imports(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    component: &Component,
+) -> (Vec<MissingImport>, Linker<HostState>) {
+    let mut scratch = linker.clone();
+    if linker.instantiate_pre(component).is_ok() {
+        return (Vec::new(), scratch);
+    }
+    let ty = component.component_type();
+    let imports: Vec<(String, ComponentItem)> = ty
+        .imports(engine)
+        .map(|(name, item)| (name.to_string(), item.ty))
+        .collect();
+    let mut missing: Vec<MissingImport> = Vec::new();
+    for _ in 0..=imports.len() {
+        let error = match scratch.instantiate_pre(component) {
+            Ok(_) => break,
+            Err(error) => error,
+        };
+        let message = error.to_string();
+        let found = imports
+            .iter()
+            .find(|(name, _)| message.contains(&format!("`{name}`")));
+        let Some((name, item)) = found.filter(|(name, _)| !missing.iter().any(|m| &m.name == name))
+        else {
+            missing.push(MissingImport {
+                name: found
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_else(|| "(unknown)".into()),
+                detail: format!("{error:#}"),
+            });
+            break;
+        };
+        missing.push(MissingImport {
+            name: name.clone(),
+            detail: error.root_cause().to_string(),
+        });
+        stub(engine, &mut scratch.root(), name, name, item);
+    }
+    (missing, scratch)
+}
+
+/// Defines `name` in `linker` as an item of type `item` whose functions trap. Items already
+/// defined are left as they are.
+fn stub(
+    engine: &Engine,
+    linker: &mut LinkerInstance<'_, HostState>,
+    qualified: &str,
+    name: &str,
+    item: &ComponentItem,
+) {
+    match item {
+        ComponentItem::ComponentFunc(_) => {
+            let qualified = qualified.to_string();
+            let _already_defined = linker.func_new(name, move |_, _, _, _| {
+                Err(wasmtime::format_err!(
+                    "unknown import `{qualified}` was called: no host interface provides it"
+                ))
+            });
+        }
+        ComponentItem::ComponentInstance(instance) => {
+            if let Ok(mut nested) = linker.instance(name) {
+                for (export, ty) in instance.exports(engine) {
+                    stub(
+                        engine,
+                        &mut nested,
+                        &format!("{qualified}#{export}"),
+                        export,
+                        &ty.ty,
+                    );
+                }
+            }
+        }
+        ComponentItem::Resource(_) => {
+            let _already_defined = linker.resource(name, ResourceType::host::<()>(), |_, _| Ok(()));
+        }
+        _ => {}
+    }
+}
+
+/// Renders missing imports as one sentence for a rejection.
+pub fn describe_missing(missing: &[MissingImport]) -> String {
+    let names: Vec<String> = missing
+        .iter()
+        .map(|m| format!("`{}` ({})", m.name, m.detail))
+        .collect();
+    format!(
+        "imports that no host interface provides: {}; grant or add these interfaces, or load with unknown imports linked as traps",
+        names.join(", ")
+    )
+}

@@ -1,0 +1,150 @@
+//! The manifest a plugin returns from `get-manifest`, and the rules a manifest must follow.
+//!
+//! The Rust types mirror `plugins-manager:common/types` (`wit/common/plugin.wit`) and are
+//! lifted straight from the component.
+
+use serde::Serialize;
+use wasmtime::component::{ComponentType, Lift};
+
+/// A route a plugin serves (`plugin-route` in WIT).
+#[derive(ComponentType, Lift, Clone, Debug, PartialEq, Eq, Serialize)]
+#[component(record)]
+pub struct Route {
+    /// The path, which must start with `/{plugin-name}/`.
+    pub path: String,
+    /// The exported function that handles it.
+    pub handler: String,
+    /// Whether the handler is also registered as a task.
+    #[component(name = "process-as-task")]
+    pub process_as_task: bool,
+}
+
+/// A plugin's manifest (`manifest` in WIT).
+#[derive(ComponentType, Lift, Clone, Debug, PartialEq, Eq, Serialize)]
+#[component(record)]
+pub struct Manifest {
+    /// The plugin's unique name.
+    #[component(name = "plugin-name")]
+    pub plugin_name: String,
+    /// Hooks the plugin answers: each is an exported function of the same name.
+    pub hooks: Vec<String>,
+    /// Routes the plugin serves.
+    pub routes: Vec<Route>,
+    /// Tasks the plugin runs: each is an exported function of the same name.
+    pub tasks: Vec<String>,
+}
+
+/// Longest plugin name accepted.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Checks a plugin name: 1 to 64 characters, lowercase ASCII letters, digits, `-` and `_`,
+/// starting with a letter. The error says which rule failed.
+pub fn check_plugin_name(name: &str) -> Result<(), String> {
+    let rules = "plugin names are 1 to 64 characters of lowercase letters, digits, '-' and '_', starting with a letter";
+    if name.is_empty() {
+        return Err(format!("the plugin name is empty; {rules}"));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "the plugin name is {} characters long; {rules}",
+            name.len()
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "the plugin name `{name}` contains {bad:?}; {rules}"
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!(
+            "the plugin name `{name}` does not start with a letter; {rules}"
+        ));
+    }
+    Ok(())
+}
+
+/// The prefix every route of plugin `name` must start with.
+pub fn route_prefix(name: &str) -> String {
+    format!("/{name}/")
+}
+
+/// Checks the manifest's own consistency: the name, route prefixes, duplicate routes, empty
+/// entries. Export signatures are checked against the component elsewhere.
+pub fn check_manifest(manifest: &Manifest) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(problem) = check_plugin_name(&manifest.plugin_name) {
+        problems.push(problem);
+    }
+    let prefix = route_prefix(&manifest.plugin_name);
+    let mut seen = std::collections::HashSet::new();
+    for route in &manifest.routes {
+        if !route.path.starts_with(&prefix) || route.path.len() == prefix.len() {
+            problems.push(format!(
+                "route `{}` is outside the plugin's prefix: routes of `{}` must start with `{prefix}` and name something after it",
+                route.path, manifest.plugin_name
+            ));
+        }
+        if !seen.insert(route.path.as_str()) {
+            problems.push(format!("route `{}` is declared twice", route.path));
+        }
+    }
+    for (kind, names) in [("hook", &manifest.hooks), ("task", &manifest.tasks)] {
+        if names.iter().any(|n| n.is_empty()) {
+            problems.push(format!("the manifest lists an empty {kind} name"));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_rules() {
+        assert!(check_plugin_name("audit-log").is_ok());
+        assert!(check_plugin_name("my_plugin2").is_ok());
+        assert!(check_plugin_name("").unwrap_err().contains("empty"));
+        assert!(check_plugin_name("Bad_Name").unwrap_err().contains("'B'"));
+        assert!(check_plugin_name("9lives")
+            .unwrap_err()
+            .contains("start with a letter"));
+        assert!(check_plugin_name("a/b").unwrap_err().contains("'/'"));
+        assert!(check_plugin_name(&"x".repeat(65))
+            .unwrap_err()
+            .contains("65 characters"));
+    }
+
+    fn manifest(name: &str, paths: &[&str]) -> Manifest {
+        Manifest {
+            plugin_name: name.into(),
+            hooks: vec![],
+            routes: paths
+                .iter()
+                .map(|p| Route {
+                    path: (*p).into(),
+                    handler: "h".into(),
+                    process_as_task: false,
+                })
+                .collect(),
+            tasks: vec![],
+        }
+    }
+
+    #[test]
+    fn routes_must_sit_under_the_plugin_prefix() {
+        assert!(check_manifest(&manifest("a", &["/a/x"])).is_empty());
+        let problems = check_manifest(&manifest("a", &["/b/x", "/ab/x", "/a/", "/a"]));
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].contains("outside the plugin's prefix"));
+    }
+
+    #[test]
+    fn duplicate_routes_are_reported() {
+        let problems = check_manifest(&manifest("a", &["/a/x", "/a/x"]));
+        assert_eq!(problems, vec!["route `/a/x` is declared twice".to_string()]);
+    }
+}

@@ -1,0 +1,378 @@
+//! The loader stage: from plugin files to validated [`Plugin`]s.
+//!
+//! 1. compile every file in parallel ([`compile`]);
+//! 2. check the component exports `plugins-manager:common/plugin-common` and link its imports
+//!    ([`imports`]);
+//! 3. instantiate each and call `get-manifest` under a deadline, all plugins concurrently;
+//! 4. validate the manifest ([`manifest`]) and every export it names ([`signature`]).
+//!
+//! Every file that fails a step becomes a [`Rejection`] naming the file, the plugin when
+//! known, and the reason; the others load. One bad file never stops the rest.
+
+pub mod compile;
+pub mod imports;
+pub mod inspect;
+pub mod manifest;
+pub mod signature;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+
+use crate::plugin::{ExportedFunc, Plugin, PluginSummary};
+use crate::runtime::warm::WarmPool;
+use crate::runtime::{DeadlineExceeded, HostState, Runtime};
+use crate::source::{Fetched, PluginArtifact, Skipped, SourceError};
+use manifest::Manifest;
+
+/// The interface every plugin exports.
+pub const PLUGIN_COMMON: &str = "plugins-manager:common/plugin-common";
+
+/// What to do with imports no host interface provides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnknownImports {
+    /// Reject the plugin, listing the imports (the default).
+    #[default]
+    Reject,
+    /// Link them as functions that trap when called, for plugins that use them only on
+    /// some paths.
+    Trap,
+}
+
+/// Per-plugin settings from host configuration.
+#[derive(Clone, Debug, Default)]
+pub struct PluginSettings {
+    /// Deadline of one call, instead of the runtime's default.
+    pub timeout: Option<Duration>,
+    /// Keep up to this many warm instances instead of a fresh instance per call.
+    pub warm_instances: Option<usize>,
+}
+
+/// How plugins are loaded.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Turn any rejection into a load error.
+    pub strict: bool,
+    /// What to do with imports no host interface provides.
+    pub unknown_imports: UnknownImports,
+    /// Settings for every plugin, overridden per plugin by `plugins`.
+    pub defaults: PluginSettings,
+    /// Settings by plugin name.
+    pub plugins: HashMap<String, PluginSettings>,
+}
+
+impl LoadOptions {
+    fn settings(&self, plugin: &str) -> PluginSettings {
+        let specific = self.plugins.get(plugin);
+        PluginSettings {
+            timeout: specific.and_then(|s| s.timeout).or(self.defaults.timeout),
+            warm_instances: specific
+                .and_then(|s| s.warm_instances)
+                .or(self.defaults.warm_instances),
+        }
+    }
+}
+
+/// A plugin file that was not loaded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The file (path or object key).
+    pub file: String,
+    /// The plugin's name, when its manifest could be read.
+    pub plugin: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.plugin {
+            Some(plugin) => write!(f, "{} (plugin `{plugin}`): {}", self.file, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+/// The outcome of a load: what loaded, what was rejected, what the source skipped.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LoadReport {
+    /// Plugins now registered.
+    pub loaded: Vec<PluginSummary>,
+    /// Plugin files that were not loaded, with the reason.
+    pub rejected: Vec<Rejection>,
+    /// Source entries that are not plugin files.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A load that did not produce a registry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The source could not be read at all.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Strict mode and at least one plugin was rejected.
+    #[error("strict mode: {} plugin file(s) rejected: {}", rejected.len(), rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Strict {
+        /// Every rejection.
+        rejected: Vec<Rejection>,
+    },
+}
+
+/// A compiled, linked component whose manifest has not been read yet.
+struct Linked {
+    file: String,
+    component: Component,
+    pre: InstancePre<HostState>,
+    get_manifest: ComponentExportIndex,
+}
+
+/// Loads every artifact: returns the validated plugins in file order and the rejections.
+pub(crate) async fn load(
+    runtime: &Arc<Runtime>,
+    fetched: Fetched,
+    options: &LoadOptions,
+) -> (Vec<Plugin>, Vec<Rejection>) {
+    let mut rejected = Vec::new();
+    let compiled = compile_in_background(runtime, fetched.artifacts).await;
+
+    let mut linked = Vec::new();
+    for (file, component) in compiled {
+        let outcome =
+            component.and_then(|component| link(runtime, file.clone(), component, options));
+        match outcome {
+            Ok(l) => linked.push(l),
+            Err(reason) => rejected.push(Rejection {
+                file,
+                plugin: None,
+                reason,
+            }),
+        }
+    }
+
+    let manifests = futures::future::join_all(linked.into_iter().map(|l| {
+        let runtime = runtime.clone();
+        async move {
+            let handle = tokio::spawn(async move {
+                let manifest = read_manifest(&runtime, &l).await;
+                (l, manifest)
+            });
+            handle.await
+        }
+    }))
+    .await;
+
+    let mut plugins = Vec::new();
+    for joined in manifests {
+        let (l, manifest) = match joined {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::error!(%error, "a manifest reader task failed");
+                continue;
+            }
+        };
+        let manifest = match manifest {
+            Ok(m) => m,
+            Err(reason) => {
+                rejected.push(Rejection {
+                    file: l.file,
+                    plugin: None,
+                    reason,
+                });
+                continue;
+            }
+        };
+        let name = manifest.plugin_name.clone();
+        match validate(runtime, l, manifest, options) {
+            Ok(plugin) => plugins.push(plugin),
+            Err((file, reason)) => rejected.push(Rejection {
+                file,
+                plugin: Some(name),
+                reason,
+            }),
+        }
+    }
+    (plugins, rejected)
+}
+
+async fn compile_in_background(
+    runtime: &Arc<Runtime>,
+    artifacts: Vec<PluginArtifact>,
+) -> Vec<(String, Result<Component, String>)> {
+    let engine = runtime.engine().clone();
+    let compiled = tokio::task::spawn_blocking(move || {
+        let results = compile::compile_all(&engine, &artifacts, |a| &a.bytes);
+        artifacts
+            .into_iter()
+            .map(|a| a.file)
+            .zip(results)
+            .collect::<Vec<_>>()
+    })
+    .await;
+    compiled.unwrap_or_else(|error| {
+        tracing::error!(%error, "the compile task failed");
+        Vec::new()
+    })
+}
+
+fn link(
+    runtime: &Runtime,
+    file: String,
+    component: Component,
+    options: &LoadOptions,
+) -> Result<Linked, String> {
+    let get_manifest = component
+        .get_export_index(None, PLUGIN_COMMON)
+        .and_then(|common| component.get_export_index(Some(&common), "get-manifest"))
+        .ok_or_else(|| {
+            format!("not a plugin: the component does not export `{PLUGIN_COMMON}` with `get-manifest` (see wit/common/plugin.wit)")
+        })?;
+    let pre = match runtime.linker().instantiate_pre(&component) {
+        Ok(pre) => pre,
+        Err(error) => {
+            let (missing, with_traps) =
+                imports::missing_imports(runtime.engine(), runtime.linker(), &component);
+            if missing.is_empty() {
+                return Err(format!("cannot be linked: {error:#}"));
+            }
+            if options.unknown_imports == UnknownImports::Reject {
+                return Err(imports::describe_missing(&missing));
+            }
+            with_traps.instantiate_pre(&component).map_err(|e| {
+                format!("cannot be linked even with unknown imports as traps: {e:#}")
+            })?
+        }
+    };
+    Ok(Linked {
+        file,
+        component,
+        pre,
+        get_manifest,
+    })
+}
+
+async fn read_manifest(runtime: &Runtime, linked: &Linked) -> Result<Manifest, String> {
+    let timeout = runtime.options().manifest_timeout;
+    let label: Arc<str> = Arc::from(format!("(loading {})", linked.file));
+    let mut store = runtime.new_store(&label, timeout);
+    let explain = |stage: &str, error: wasmtime::Error| {
+        if error.downcast_ref::<DeadlineExceeded>().is_some() {
+            format!("{stage} did not finish within {timeout:?} (deadline exceeded)")
+        } else {
+            format!("{stage} failed: {error:#}")
+        }
+    };
+    let outcome = async {
+        let instance = linked
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| explain("instantiation", e))?;
+        let func = instance
+            .get_func(&mut store, linked.get_manifest)
+            .ok_or("`get-manifest` is not a function")?;
+        let typed = func.typed::<(), (Manifest,)>(&store).map_err(|e| {
+            format!(
+                "`get-manifest` has signature `{}`, not `func() -> manifest` of wit/common/plugin.wit: {e:#}",
+                signature::describe_func(&func.ty(&store))
+            )
+        })?;
+        let (manifest,) = typed
+            .call_async(&mut store, ())
+            .await
+            .map_err(|e| explain("`get-manifest`", e))?;
+        Ok(manifest)
+    }
+    .await;
+    store.data().flush_output();
+    outcome
+}
+
+fn validate(
+    runtime: &Runtime,
+    linked: Linked,
+    manifest: Manifest,
+    options: &LoadOptions,
+) -> Result<Plugin, (String, String)> {
+    let mut problems = manifest::check_manifest(&manifest);
+    let (functions, export_problems) = check_exports(runtime, &linked.component, &manifest);
+    problems.extend(export_problems);
+    if !problems.is_empty() {
+        problems.dedup();
+        return Err((linked.file, problems.join("; ")));
+    }
+    let settings = options.settings(&manifest.plugin_name);
+    Ok(Plugin {
+        name: Arc::from(manifest.plugin_name.as_str()),
+        file: linked.file,
+        manifest,
+        pre: linked.pre,
+        functions,
+        timeout: settings.timeout.unwrap_or(runtime.options().call_timeout),
+        warm: settings
+            .warm_instances
+            .filter(|n| *n > 0)
+            .map(WarmPool::new),
+    })
+}
+
+/// Checks that every hook, route handler and task the manifest names is an exported function
+/// plugmill can call; returns the callable ones and the problems found.
+fn check_exports(
+    runtime: &Runtime,
+    component: &Component,
+    manifest: &Manifest,
+) -> (HashMap<String, ExportedFunc>, Vec<String>) {
+    let mut problems = Vec::new();
+    let ty = component.component_type();
+    let mut functions = HashMap::new();
+    let handlers = manifest
+        .hooks
+        .iter()
+        .map(|h| ("hook", h.as_str()))
+        .chain(
+            manifest
+                .routes
+                .iter()
+                .map(|r| ("route handler", r.handler.as_str())),
+        )
+        .chain(manifest.tasks.iter().map(|t| ("task", t.as_str())));
+    for (kind, name) in handlers {
+        let func = match ty.get_export(runtime.engine(), name).map(|e| e.ty) {
+            Some(ComponentItem::ComponentFunc(func)) => func,
+            Some(_) => {
+                problems.push(format!(
+                    "{kind} `{name}` is exported, but not as a function"
+                ));
+                continue;
+            }
+            None => {
+                problems.push(format!(
+                    "{kind} `{name}` is named in the manifest but not exported by the component"
+                ));
+                continue;
+            }
+        };
+        let problem = if kind == "hook" {
+            signature::hook_problem(&func)
+        } else {
+            signature::handler_problem(&func)
+        };
+        if let Some(problem) = problem {
+            problems.push(format!("{kind} `{name}` cannot be called: {problem}"));
+            continue;
+        }
+        match component.get_export_index(None, name) {
+            Some(index) => {
+                functions.insert(name.to_string(), ExportedFunc { index, ty: func });
+            }
+            None => problems.push(format!("{kind} `{name}` has no export index")),
+        }
+    }
+    (functions, problems)
+}

@@ -1,0 +1,97 @@
+//! [`Plugin`]: one loaded, validated plugin, ready to be called: its manifest, its
+//! pre-instantiated component and the exports its manifest names.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use wasmtime::component::types::ComponentFunc;
+use wasmtime::component::{ComponentExportIndex, InstancePre};
+
+use crate::loader::manifest::{Manifest, Route};
+use crate::runtime::warm::WarmPool;
+use crate::runtime::HostState;
+
+/// A function the plugin exports and its manifest names (hook, route handler or task).
+#[derive(Clone)]
+pub(crate) struct ExportedFunc {
+    pub(crate) index: ComponentExportIndex,
+    pub(crate) ty: ComponentFunc,
+}
+
+/// One loaded plugin.
+pub struct Plugin {
+    pub(crate) name: Arc<str>,
+    pub(crate) file: String,
+    pub(crate) manifest: Manifest,
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) functions: HashMap<String, ExportedFunc>,
+    pub(crate) timeout: Duration,
+    pub(crate) warm: Option<WarmPool>,
+}
+
+impl Plugin {
+    /// The plugin's name, from its manifest.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the plugin was loaded from.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The manifest the plugin returned from `get-manifest`.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The deadline of one call to this plugin.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Whether calls reuse warm instances instead of a fresh instance each.
+    pub fn is_warm(&self) -> bool {
+        self.warm.is_some()
+    }
+
+    /// How many warm instances are idle, for a plugin in warm-instance mode.
+    pub fn idle_warm_instances(&self) -> Option<usize> {
+        self.warm.as_ref().map(WarmPool::idle)
+    }
+
+    /// The signature of an export the manifest names, as WIT text.
+    pub fn signature(&self, function: &str) -> Option<String> {
+        self.functions
+            .get(function)
+            .map(|f| crate::loader::signature::describe_func(&f.ty))
+    }
+
+    /// A serializable summary, as `plugmill list` prints it.
+    pub fn summary(&self) -> PluginSummary {
+        PluginSummary {
+            name: self.name.to_string(),
+            file: self.file.clone(),
+            hooks: self.manifest.hooks.clone(),
+            routes: self.manifest.routes.clone(),
+            tasks: self.manifest.tasks.clone(),
+        }
+    }
+}
+
+/// What `plugmill list` shows of one plugin.
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginSummary {
+    /// The plugin's name.
+    pub name: String,
+    /// Where it was loaded from.
+    pub file: String,
+    /// The hooks it answers.
+    pub hooks: Vec<String>,
+    /// The routes it serves.
+    pub routes: Vec<Route>,
+    /// The tasks it runs.
+    pub tasks: Vec<String>,
+}

@@ -1,0 +1,205 @@
+//! The registry stage: which plugin answers what. hook -> plugins in load order; route ->
+//! exactly one (plugin, handler); task -> every (plugin, handler) that registered it. A route
+//! with `process-as-task` also registers its handler as a task.
+//!
+//! A [`Registry`] is immutable once built; the manager holds it behind an `Arc` and a reload
+//! swaps in a new one, so calls in flight keep the snapshot they started with.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::plugin::Plugin;
+
+/// The plugin and handler serving one route.
+#[derive(Clone)]
+pub struct RouteTarget {
+    /// The plugin.
+    pub plugin: Arc<Plugin>,
+    /// The exported handler function.
+    pub handler: String,
+    /// Whether the handler is also registered as a task.
+    pub task: bool,
+}
+
+/// One plugin's handler for a task.
+#[derive(Clone)]
+pub struct TaskTarget {
+    /// The plugin.
+    pub plugin: Arc<Plugin>,
+    /// The exported handler function.
+    pub handler: String,
+}
+
+/// An immutable snapshot of every loaded plugin and what it answers.
+#[derive(Clone, Default)]
+pub struct Registry {
+    plugins: Vec<Arc<Plugin>>,
+    by_name: HashMap<String, Arc<Plugin>>,
+    hooks: HashMap<String, Vec<Arc<Plugin>>>,
+    routes: HashMap<String, RouteTarget>,
+    tasks: HashMap<String, Vec<TaskTarget>>,
+}
+
+impl Registry {
+    /// Every plugin, in load order.
+    pub fn plugins(&self) -> &[Arc<Plugin>] {
+        &self.plugins
+    }
+
+    /// The plugin called `name`.
+    pub fn plugin(&self, name: &str) -> Option<&Arc<Plugin>> {
+        self.by_name.get(name)
+    }
+
+    /// The plugins registered for `hook`, in load order (empty when none).
+    pub fn hook(&self, hook: &str) -> &[Arc<Plugin>] {
+        self.hooks.get(hook).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The handler of `path`.
+    pub fn route(&self, path: &str) -> Option<&RouteTarget> {
+        self.routes.get(path)
+    }
+
+    /// The handlers registered for `task` (empty when none).
+    pub fn task(&self, task: &str) -> &[TaskTarget] {
+        self.tasks.get(task).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The tables as `plugmill list --json` shows them (sorted for stable output).
+    pub fn listing(&self) -> Listing {
+        let names =
+            |plugins: &[Arc<Plugin>]| plugins.iter().map(|p| p.name().to_string()).collect();
+        Listing {
+            hooks: self
+                .hooks
+                .iter()
+                .map(|(h, ps)| (h.clone(), names(ps)))
+                .collect(),
+            routes: self
+                .routes
+                .iter()
+                .map(|(path, t)| {
+                    let entry = RouteListing {
+                        plugin: t.plugin.name().to_string(),
+                        handler: t.handler.clone(),
+                        task: t.task,
+                    };
+                    (path.clone(), entry)
+                })
+                .collect(),
+            tasks: self
+                .tasks
+                .iter()
+                .map(|(task, ts)| {
+                    (
+                        task.clone(),
+                        ts.iter().map(|t| t.plugin.name().to_string()).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Builds a registry from plugins in load order: the first plugin with a name, and the
+    /// first to claim a route, wins; later ones are returned with the reason.
+    pub fn build(plugins: Vec<Plugin>) -> (Registry, Vec<(Plugin, String)>) {
+        let mut registry = Registry::default();
+        let mut refused = Vec::new();
+        for plugin in plugins {
+            match registry.conflict(&plugin) {
+                Some(reason) => refused.push((plugin, reason)),
+                None => registry.insert(plugin),
+            }
+        }
+        (registry, refused)
+    }
+
+    fn conflict(&self, plugin: &Plugin) -> Option<String> {
+        if let Some(owner) = self.by_name.get(plugin.name()) {
+            return Some(format!(
+                "the plugin name `{}` is already taken by {}",
+                plugin.name(),
+                owner.file()
+            ));
+        }
+        let claimed: Vec<String> = plugin
+            .manifest()
+            .routes
+            .iter()
+            .filter_map(|r| {
+                self.routes.get(&r.path).map(|t| {
+                    format!(
+                        "route `{}` is already served by plugin `{}`",
+                        r.path,
+                        t.plugin.name()
+                    )
+                })
+            })
+            .collect();
+        (!claimed.is_empty()).then(|| claimed.join("; "))
+    }
+
+    fn insert(&mut self, plugin: Plugin) {
+        let plugin = Arc::new(plugin);
+        let manifest = plugin.manifest();
+        for hook in &manifest.hooks {
+            let plugins = self.hooks.entry(hook.clone()).or_default();
+            if !plugins.iter().any(|p| Arc::ptr_eq(p, &plugin)) {
+                plugins.push(plugin.clone());
+            }
+        }
+        let mut add_task = |task: &str| {
+            let targets = self.tasks.entry(task.to_string()).or_default();
+            if !targets.iter().any(|t| Arc::ptr_eq(&t.plugin, &plugin)) {
+                targets.push(TaskTarget {
+                    plugin: plugin.clone(),
+                    handler: task.to_string(),
+                });
+            }
+        };
+        for task in &manifest.tasks {
+            add_task(task);
+        }
+        for route in manifest.routes.iter().filter(|r| r.process_as_task) {
+            add_task(&route.handler);
+        }
+        for route in &manifest.routes {
+            self.routes.insert(
+                route.path.clone(),
+                RouteTarget {
+                    plugin: plugin.clone(),
+                    handler: route.handler.clone(),
+                    task: route.process_as_task,
+                },
+            );
+        }
+        self.by_name
+            .insert(plugin.name().to_string(), plugin.clone());
+        self.plugins.push(plugin);
+    }
+}
+
+/// The registry tables in `plugmill list --json` form.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listing {
+    /// hook -> plugin names.
+    pub hooks: BTreeMap<String, Vec<String>>,
+    /// path -> handler.
+    pub routes: BTreeMap<String, RouteListing>,
+    /// task -> plugin names.
+    pub tasks: BTreeMap<String, Vec<String>>,
+}
+
+/// One route in a [`Listing`].
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteListing {
+    /// The plugin serving it.
+    pub plugin: String,
+    /// The handler function.
+    pub handler: String,
+    /// Whether it is also a task.
+    pub task: bool,
+}

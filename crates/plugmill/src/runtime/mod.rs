@@ -1,0 +1,132 @@
+//! The runtime stage: one wasmtime engine, the linker every plugin is linked against, and the
+//! per-call store with its limits.
+//!
+//! - [`engine`]: engine configuration, pooling allocator with on-demand fallback.
+//! - [`epoch`]: the background ticker that drives per-call deadlines.
+//! - [`state`]: [`HostState`], the data of every store: WASI (denied by default), captured
+//!   output, limits and the call deadline.
+//! - [`output`]: size-capped capture of plugin stdout and stderr.
+//! - [`warm`]: the opt-in pool of warm instances.
+
+pub mod engine;
+pub mod epoch;
+pub mod output;
+pub mod state;
+pub mod warm;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use std::time::Duration;
+
+use wasmtime::component::Linker;
+use wasmtime::{Engine, Store};
+
+pub use engine::{Allocation, AllocationKind};
+pub use state::{DeadlineExceeded, HostState, MemoryLimitExceeded};
+
+/// A function that adds host interfaces to the linker before any plugin is loaded.
+pub type LinkerExtension =
+    Arc<dyn Fn(&mut Linker<HostState>) -> anyhow::Result<()> + Send + Sync + 'static>;
+
+/// Limits and engine settings shared by every plugin. The defaults are the secure ones.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Deadline of one hook, route or task call (default 30 s).
+    pub call_timeout: Duration,
+    /// Deadline for instantiating a plugin and reading its manifest at load (default 5 s).
+    pub manifest_timeout: Duration,
+    /// Linear memory one instance may grow to, in bytes (default 256 MiB).
+    pub max_memory_bytes: usize,
+    /// Table elements one table may grow to (default 100 000).
+    pub max_table_elements: usize,
+    /// Core instances, tables and memories one component instance may create (default 64).
+    pub max_instances: usize,
+    /// Bytes of stdout and of stderr kept per call before the rest is dropped (default 64 KiB).
+    pub output_capture_bytes: usize,
+    /// How instance memory is allocated (default: pooling where the machine allows it).
+    pub allocation: Allocation,
+    /// Slots of the pooling allocator: how many component instances may be live at once.
+    pub pool_instances: u32,
+    /// Period of the epoch ticker: deadlines are checked this often (default 5 ms).
+    pub epoch_tick: Duration,
+    /// Wasm stack a call may use, in bytes (default 512 KiB).
+    pub max_wasm_stack: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(30),
+            manifest_timeout: Duration::from_secs(5),
+            max_memory_bytes: 256 << 20,
+            max_table_elements: 100_000,
+            max_instances: 64,
+            output_capture_bytes: 64 << 10,
+            allocation: Allocation::Auto,
+            pool_instances: 1_000,
+            epoch_tick: Duration::from_millis(5),
+            max_wasm_stack: 512 << 10,
+        }
+    }
+}
+
+/// The engine, the linker and the options: built once, shared by every plugin and call.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    options: RuntimeOptions,
+    allocation: AllocationKind,
+    _ticker: epoch::EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine (pooling allocator where possible), starts the epoch ticker and links
+    /// WASI plus every extension.
+    pub fn new(options: RuntimeOptions, extensions: &[LinkerExtension]) -> anyhow::Result<Self> {
+        let (engine, allocation) = engine::build(&options)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        for extension in extensions {
+            extension(&mut linker)?;
+        }
+        let ticker = epoch::EpochTicker::start(&engine, options.epoch_tick)
+            .context("starting the epoch ticker thread")?;
+        Ok(Self {
+            engine,
+            linker,
+            options,
+            allocation,
+            _ticker: ticker,
+        })
+    }
+
+    /// The wasmtime engine every plugin is compiled with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker holding every host interface.
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    /// The options this runtime was built with.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.options
+    }
+
+    /// Which allocator the engine ended up with.
+    pub fn allocation(&self) -> AllocationKind {
+        self.allocation
+    }
+
+    /// A new store for one call to `plugin`, with limits set and the deadline armed.
+    pub fn new_store(&self, plugin: &Arc<str>, timeout: Duration) -> Store<HostState> {
+        let mut store = Store::new(&self.engine, HostState::new(plugin.clone(), &self.options));
+        store.limiter(|state| state.limiter());
+        store.epoch_deadline_callback(state::check_deadline);
+        state::arm_deadline(&mut store, timeout);
+        store
+    }
+}

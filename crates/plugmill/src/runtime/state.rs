@@ -1,0 +1,173 @@
+//! [`HostState`]: the data of every store. WASI is denied by default (no directories,
+//! environment, arguments, sockets or inherited stdio) and built only when a plugin first
+//! uses it; memory and instance growth are capped; the call deadline lives here so a warm
+//! instance can re-arm it for each call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store, StoreContextMut, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::output::{log_captured, CapturedOutput};
+use super::RuntimeOptions;
+
+/// The error a call fails with when it runs past its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("deadline exceeded")]
+pub struct DeadlineExceeded;
+
+/// The error a call fails with when it grows memory, tables or instances past its limit.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MemoryLimitExceeded(pub String);
+
+/// The data of one store: one call, or one warm instance.
+pub struct HostState {
+    plugin: Arc<str>,
+    table: ResourceTable,
+    wasi: Option<Wasi>,
+    output_cap: usize,
+    limits: Limits,
+    deadline: Instant,
+}
+
+/// WASI state, built on first use: most hook calls never touch WASI and skip this cost.
+struct Wasi {
+    ctx: WasiCtx,
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
+}
+
+struct Limits {
+    max_memory_bytes: usize,
+    max_table_elements: usize,
+    max_instances: usize,
+}
+
+impl HostState {
+    pub(crate) fn new(plugin: Arc<str>, options: &RuntimeOptions) -> Self {
+        Self {
+            plugin,
+            table: ResourceTable::new(),
+            wasi: None,
+            output_cap: options.output_capture_bytes,
+            limits: Limits {
+                max_memory_bytes: options.max_memory_bytes,
+                max_table_elements: options.max_table_elements,
+                max_instances: options.max_instances,
+            },
+            deadline: Instant::now() + options.call_timeout,
+        }
+    }
+
+    /// The name of the plugin this store runs (for host functions that need the caller).
+    pub fn plugin_name(&self) -> &str {
+        &self.plugin
+    }
+
+    /// The resource table, for host interfaces that hand out resources.
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    pub(crate) fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limits
+    }
+
+    /// Logs and clears what the plugin wrote to stdout and stderr; returns the stderr text.
+    pub(crate) fn flush_output(&self) -> String {
+        match &self.wasi {
+            Some(wasi) => {
+                log_captured(&self.plugin, "stdout", &wasi.stdout);
+                log_captured(&self.plugin, "stderr", &wasi.stderr)
+            }
+            None => String::new(),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let cap = self.output_cap;
+        let wasi = self.wasi.get_or_insert_with(|| {
+            let (stdout, stderr) = (CapturedOutput::new(cap), CapturedOutput::new(cap));
+            let ctx = WasiCtxBuilder::new()
+                .stdout(stdout.clone())
+                .stderr(stderr.clone())
+                .build();
+            Wasi {
+                ctx,
+                stdout,
+                stderr,
+            }
+        });
+        WasiCtxView {
+            ctx: &mut wasi.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory_bytes {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded(format!(
+                "linear memory would grow from {current} to {desired} bytes, over the limit of {} bytes",
+                self.max_memory_bytes
+            ))));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_table_elements {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded(format!(
+                "a table would grow from {current} to {desired} elements, over the limit of {}",
+                self.max_table_elements
+            ))));
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        self.max_instances
+    }
+
+    fn tables(&self) -> usize {
+        self.max_instances
+    }
+
+    fn memories(&self) -> usize {
+        self.max_instances
+    }
+}
+
+/// Sets the deadline of the next call on `store` to `timeout` from now.
+pub(crate) fn arm_deadline(store: &mut Store<HostState>, timeout: Duration) {
+    store.data_mut().deadline = Instant::now() + timeout;
+    store.set_epoch_deadline(1);
+}
+
+/// Called at every epoch tick while wasm runs: fail past the deadline, else yield to the
+/// executor so one long call never starves the others on its thread.
+pub(crate) fn check_deadline(
+    store: StoreContextMut<'_, HostState>,
+) -> wasmtime::Result<UpdateDeadline> {
+    if Instant::now() >= store.data().deadline {
+        Err(wasmtime::Error::new(DeadlineExceeded))
+    } else {
+        Ok(UpdateDeadline::Yield(1))
+    }
+}

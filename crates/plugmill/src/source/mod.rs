@@ -1,0 +1,64 @@
+//! Plugin sources: where plugin bytes come from. A source lists its `*.wasm` files and reads
+//! them; anything else it finds is reported as skipped, with the reason.
+//!
+//! [`LocalDirectory`] is the embedded default (`./plugins`); object storage implements the
+//! same [`PluginSource`] trait.
+
+mod local;
+
+pub use local::LocalDirectory;
+
+use futures::future::BoxFuture;
+
+/// The bytes of one plugin file.
+#[derive(Clone, Debug)]
+pub struct PluginArtifact {
+    /// Where it came from: a path or an object key, as shown to users.
+    pub file: String,
+    /// The file's contents.
+    pub bytes: Vec<u8>,
+}
+
+/// An entry of a source that is not loaded, and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// The entry's path or key.
+    pub file: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// What a source holds: the plugin files, and what it skipped.
+#[derive(Clone, Debug, Default)]
+pub struct Fetched {
+    /// Plugin files, in a stable order (sorted by name).
+    pub artifacts: Vec<PluginArtifact>,
+    /// Entries that are not plugin files.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A source as a whole cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The directory is missing or unreadable.
+    #[error("cannot read plugin directory `{path}`: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Any other failure, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Where plugins come from.
+pub trait PluginSource: Send + Sync {
+    /// A short description for logs and reports, e.g. the directory path.
+    fn describe(&self) -> String;
+
+    /// Lists and reads every plugin file.
+    fn fetch(&self) -> BoxFuture<'_, Result<Fetched, SourceError>>;
+}

@@ -1,0 +1,61 @@
+//! plugmill's integration tests: one binary, shared helpers, test plugins built from source
+//! by the `test-plugins` crate.
+
+mod dispatch;
+mod host_extension;
+mod instances;
+mod json_bridge;
+mod loading;
+mod typed;
+
+use std::path::Path;
+use std::time::Duration;
+
+use plugmill::source::LocalDirectory;
+use plugmill::{LoadReport, ManagerBuilder, PluginManager};
+use tempfile::TempDir;
+
+/// A directory holding the given plugin files under the given names (names decide load order).
+pub fn plugin_dir(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, source) in files {
+        std::fs::copy(source, dir.path().join(name))
+            .unwrap_or_else(|e| panic!("copy {source}: {e}"));
+    }
+    dir
+}
+
+/// A builder with short deadlines so failing tests fail fast.
+pub fn builder() -> ManagerBuilder {
+    PluginManager::builder()
+        .manifest_timeout(Duration::from_secs(2))
+        .call_timeout(Duration::from_secs(5))
+}
+
+/// Loads `files` with `builder`; returns the manager, the report and the directory guard.
+pub async fn load_with(
+    builder: ManagerBuilder,
+    files: &[(&str, &str)],
+) -> (PluginManager, LoadReport, TempDir) {
+    let dir = plugin_dir(files);
+    let manager = builder.build().expect("manager");
+    let report = manager
+        .load(&LocalDirectory::new(dir.path()))
+        .await
+        .expect("load");
+    (manager, report, dir)
+}
+
+/// Loads `files` with the default test builder.
+pub async fn load(files: &[(&str, &str)]) -> (PluginManager, LoadReport, TempDir) {
+    load_with(builder(), files).await
+}
+
+/// The rejection of `file`, or a panic listing what was rejected.
+pub fn rejection<'a>(report: &'a LoadReport, file: &str) -> &'a plugmill::Rejection {
+    report
+        .rejected
+        .iter()
+        .find(|r| Path::new(&r.file).file_name().and_then(|n| n.to_str()) == Some(file))
+        .unwrap_or_else(|| panic!("{file} was not rejected; rejected: {:#?}", report.rejected))
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# plugmill's main job on the embedded default: build the example plugin into ./plugins, load
+# every plugin there, and call a hook, a route and a task. Needs only Rust.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-wasip2 >/dev/null
+
+echo "==> building the example plugin (examples/hello-plugin)"
+(cd examples/hello-plugin && cargo build --release --quiet)
+mkdir -p plugins
+cp examples/hello-plugin/target/wasm32-wasip2/release/hello_plugin.wasm plugins/
+
+plugmill() { cargo run --quiet -p plugmill-cli -- "$@"; }
+
+echo "==> building plugmill"
+cargo build --quiet -p plugmill-cli
+
+echo "==> plugmill list (./plugins)"
+plugmill list
+echo "==> plugmill call hook greet --args '[\"world\"]'"
+plugmill call hook greet --args '["world"]'
+echo "==> plugmill call route /hello-plugin/echo --data '{\"hello\":\"plugmill\"}'"
+plugmill call route /hello-plugin/echo --data '{"hello":"plugmill"}'
+echo "==> plugmill call task nightly-cleanup --data '{}'"
+plugmill call task nightly-cleanup --data '{}'

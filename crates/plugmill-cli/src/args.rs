@@ -23,6 +23,21 @@ pub enum Command {
     },
     /// Load every plugin of the source and show the registry and the rejected files.
     List,
+    /// Create an ed25519 key pair for signing plugins: PREFIX.secret (mode 0600) and PREFIX.pub.
+    Keygen {
+        /// Path prefix of the two key files.
+        #[arg(long, default_value = "plugmill")]
+        out: PathBuf,
+    },
+    /// Sign plugin files: writes `<file>.sig` beside each.
+    Sign {
+        /// The secret key file written by `plugmill keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        /// The plugin files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Call a hook, a route or a task.
     Call {
         #[command(subcommand)]
@@ -78,6 +93,12 @@ pub struct HostArgs {
     /// Link imports no host interface provides as functions that trap, instead of rejecting the plugin.
     #[arg(long, global = true)]
     pub unknown_imports_trap: bool,
+    /// Trust signatures made with the public key in this file (repeatable).
+    #[arg(long = "trusted-key", global = true)]
+    pub trusted_keys: Vec<PathBuf>,
+    /// Reject plugins without a valid signature from a trusted key.
+    #[arg(long, global = true)]
+    pub require_signatures: bool,
     /// Deadline of one call, in seconds.
     #[arg(long, env = "PLUGMILL_TIMEOUT", global = true, value_parser = parse_seconds)]
     pub timeout: Option<std::time::Duration>,

@@ -209,3 +209,75 @@ fn a_missing_plugin_directory_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr)
         .contains("cannot read plugin directory `/no/such/plugins`"));
 }
+
+#[test]
+fn keygen_and_sign_produce_plugins_that_load_with_signatures_required() {
+    let keys = tempfile::tempdir().unwrap();
+    let prefix = keys.path().join("release");
+    let dir = plugin_dir(&[
+        ("a.wasm", test_plugins::VALID),
+        ("b.wasm", test_plugins::SECOND_GREETER),
+    ]);
+    let output = plugmill(dir.path(), &["keygen", "--out", prefix.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let secret = keys.path().join("release.secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let signed = dir.path().join("a.wasm");
+    let output = plugmill(
+        dir.path(),
+        &[
+            "sign",
+            "--key",
+            secret.to_str().unwrap(),
+            signed.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("a.wasm.sig").exists());
+
+    let public = keys.path().join("release.pub");
+    let output = plugmill(
+        dir.path(),
+        &[
+            "list",
+            "--json",
+            "--require-signatures",
+            "--trusted-key",
+            public.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listing = stdout_json(&output);
+    assert_eq!(listing["plugins"].as_array().unwrap().len(), 1);
+    assert_eq!(listing["plugins"][0]["name"], json!("valid"));
+    assert!(listing["rejected"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("unsigned"));
+
+    let output = plugmill(dir.path(), &["keygen", "--out", prefix.to_str().unwrap()]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "keygen never overwrites a key"
+    );
+}

@@ -1,4 +1,5 @@
-//! Cost of one call to a trivial string hook (`greet`), all variants in one run:
+//! Cost of one call to a trivial string hook (`greet` of the `bench-greet` test plugin), all
+//! variants in one run:
 //!
 //! - `raw-wasmtime-typed`: a typed call on one instance, straight wasmtime (the floor);
 //! - `plugmill/{typed,dynamic,json}/{fresh,warm}`: plugmill's calls, with a fresh instance
@@ -34,7 +35,7 @@ fn tokio() -> Tokio {
 fn manager(tokio: &Tokio, warm: bool, dir: &std::path::Path) -> Arc<PluginManager> {
     let mut builder = PluginManager::builder().call_timeout(Duration::from_secs(60));
     if warm {
-        builder = builder.warm_instances("valid", CONCURRENT_CALLERS);
+        builder = builder.warm_instances("bench-greet", CONCURRENT_CALLERS);
     }
     let manager = builder.build().unwrap();
     let report = tokio
@@ -53,9 +54,9 @@ struct SeedDesign {
 impl SeedDesign {
     async fn new(manager: &PluginManager) -> Self {
         let runtime = manager.runtime();
-        let component = Component::from_file(runtime.engine(), test_plugins::VALID).unwrap();
+        let component = Component::from_file(runtime.engine(), test_plugins::BENCH_GREET).unwrap();
         let pre = runtime.linker().instantiate_pre(&component).unwrap();
-        let mut store = runtime.new_store(&Arc::from("valid"), Duration::from_secs(3600));
+        let mut store = runtime.new_store(&Arc::from("bench-greet"), Duration::from_secs(3600));
         let instance = pre.instantiate_async(&mut store).await.unwrap();
         Self {
             instance: tokio::sync::Mutex::new((store, instance)),
@@ -80,7 +81,11 @@ impl SeedDesign {
 fn single_calls(c: &mut Criterion) {
     let tokio = tokio();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(test_plugins::VALID, dir.path().join("valid.wasm")).unwrap();
+    std::fs::copy(
+        test_plugins::BENCH_GREET,
+        dir.path().join("bench-greet.wasm"),
+    )
+    .unwrap();
     let fresh = manager(&tokio, false, dir.path());
     let warm = manager(&tokio, true, dir.path());
 
@@ -90,9 +95,10 @@ fn single_calls(c: &mut Criterion) {
     let (mut store, typed): (Store<HostState>, TypedFunc<(String,), (String,)>) =
         tokio.block_on(async {
             let runtime = fresh.runtime();
-            let component = Component::from_file(runtime.engine(), test_plugins::VALID).unwrap();
+            let component =
+                Component::from_file(runtime.engine(), test_plugins::BENCH_GREET).unwrap();
             let pre = runtime.linker().instantiate_pre(&component).unwrap();
-            let mut store = runtime.new_store(&Arc::from("valid"), Duration::from_secs(3600));
+            let mut store = runtime.new_store(&Arc::from("bench-greet"), Duration::from_secs(3600));
             let instance = pre.instantiate_async(&mut store).await.unwrap();
             let typed = instance
                 .get_typed_func::<(String,), (String,)>(&mut store, "greet")
@@ -141,25 +147,27 @@ fn single_calls(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("concurrent-16");
     group.throughput(Throughput::Elements(CONCURRENT_CALLERS as u64));
-    group.bench_function("plugmill-typed/fresh", |b| {
-        b.iter_custom(|iters| {
-            tokio.block_on(concurrently(iters, {
-                let manager = fresh.clone();
-                move || {
+    for (mode, manager) in [("fresh", &fresh), ("warm", &warm)] {
+        group.bench_function(format!("plugmill-typed/{mode}"), |b| {
+            b.iter_custom(|iters| {
+                tokio.block_on(concurrently(iters, {
                     let manager = manager.clone();
-                    async move {
-                        let out = manager
-                            .call_hook_typed::<(String,), (String,)>(
-                                "greet",
-                                ("bench".to_string(),),
-                            )
-                            .await;
-                        out[0].result.as_ref().unwrap();
+                    move || {
+                        let manager = manager.clone();
+                        async move {
+                            let out = manager
+                                .call_hook_typed::<(String,), (String,)>(
+                                    "greet",
+                                    ("bench".to_string(),),
+                                )
+                                .await;
+                            out[0].result.as_ref().unwrap();
+                        }
                     }
-                }
-            }))
-        })
-    });
+                }))
+            })
+        });
+    }
     let seed = Arc::new(seed);
     group.bench_function("seed-design", |b| {
         b.iter_custom(|iters| {

@@ -2,9 +2,12 @@
 
 mod call;
 mod inspect;
+mod keys;
 mod list;
 
 use std::process::ExitCode;
+
+use anyhow::Context as _;
 
 use plugmill::{LoadReport, PluginManager};
 
@@ -16,6 +19,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect { file } => inspect::run(&host, &file).await,
         Command::List => list::run(&host).await,
+        Command::Keygen { out } => keys::keygen(&out),
+        Command::Sign { key, files } => keys::sign(&key, &files),
         Command::Call { target } => match target {
             CallTarget::Hook { name, args } => call::hook(&host, &name, &args).await,
             CallTarget::Route { path, data } => call::route(&host, &path, &data).await,
@@ -32,7 +37,14 @@ fn manager(host: &HostArgs) -> anyhow::Result<PluginManager> {
     if let Some(timeout) = host.timeout {
         builder = builder.call_timeout(timeout);
     }
-    builder.build()
+    for file in &host.trusted_keys {
+        let key = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read trusted key `{}`", file.display()))?;
+        builder = builder
+            .trust_public_key(&key)
+            .with_context(|| format!("trusted key `{}`", file.display()))?;
+    }
+    builder.require_signatures(host.require_signatures).build()
 }
 
 /// A manager with every plugin of `--plugins` loaded; rejections are warned about on stderr.

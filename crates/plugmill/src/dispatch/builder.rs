@@ -111,6 +111,32 @@ impl ManagerBuilder {
         self
     }
 
+    /// Rejects plugins without a valid signature from a trusted key (default: signatures are
+    /// checked only when present and keys are configured).
+    pub fn require_signatures(mut self, required: bool) -> Self {
+        self.load.trust.require_signatures = required;
+        self
+    }
+
+    /// Trusts signatures made with this ed25519 public key (base64).
+    pub fn trust_public_key(mut self, public_key: &str) -> anyhow::Result<Self> {
+        self.load
+            .trust
+            .trust_key(public_key)
+            .map_err(anyhow::Error::msg)?;
+        Ok(self)
+    }
+
+    /// Pins the plugin file called `file_name` to a sha256 digest (hex): any other content is
+    /// rejected before it is compiled.
+    pub fn pin_sha256(mut self, file_name: &str, sha256_hex: &str) -> anyhow::Result<Self> {
+        self.load
+            .trust
+            .pin(file_name, sha256_hex)
+            .map_err(anyhow::Error::msg)?;
+        Ok(self)
+    }
+
     /// Adds host interfaces of the embedding application to the linker. Host functions get the
     /// store, whose [`HostState::plugin_name`] names the calling plugin; shared application
     /// state is captured by the closures.

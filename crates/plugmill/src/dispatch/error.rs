@@ -192,15 +192,39 @@ pub(crate) fn classify(
     }
 }
 
+/// The innermost frames of the plugin's own code: names demangled, and the frames of the
+/// language runtime's panic and abort machinery left out (all frames if nothing else is left).
 fn short_backtrace(error: &wasmtime::Error) -> Vec<String> {
-    error
-        .downcast_ref::<WasmBacktrace>()
-        .map(|bt| {
-            bt.frames()
-                .iter()
-                .take(BACKTRACE_FRAMES)
-                .map(|frame| frame.func_name().unwrap_or("<unnamed>").to_string())
-                .collect()
+    let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() else {
+        return Vec::new();
+    };
+    let names: Vec<String> = backtrace
+        .frames()
+        .iter()
+        .map(|frame| match frame.func_name() {
+            Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+            None => "<unnamed>".to_string(),
         })
-        .unwrap_or_default()
+        .collect();
+    let own: Vec<String> = names
+        .iter()
+        .filter(|name| !is_runtime_frame(name))
+        .cloned()
+        .collect();
+    let frames = if own.is_empty() { names } else { own };
+    frames.into_iter().take(BACKTRACE_FRAMES).collect()
+}
+
+fn is_runtime_frame(name: &str) -> bool {
+    [
+        "std::",
+        "core::",
+        "alloc::",
+        "__rustc::",
+        "__rust_",
+        "rust_panic",
+        "abort",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
 }

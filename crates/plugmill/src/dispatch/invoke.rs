@@ -68,15 +68,10 @@ impl Plugin {
         outcome: wasmtime::Result<T>,
     ) -> Result<T, CallError> {
         let stderr = lease.instance.store.data().flush_output();
-        match outcome {
-            Ok(value) => {
-                if let Some(pool) = &self.warm {
-                    pool.put(lease.instance);
-                }
-                Ok(value)
-            }
-            Err(error) => Err(classify(error, &self.name, function, self.timeout, &stderr)),
+        if let (Some(pool), true) = (&self.warm, outcome.is_ok()) {
+            pool.put(lease.instance);
         }
+        outcome.map_err(|error| classify(error, &self.name, function, self.timeout, &stderr))
     }
 
     /// Calls `function` with dynamically typed arguments, checked against its signature first.

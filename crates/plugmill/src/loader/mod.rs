@@ -1,5 +1,6 @@
 //! The loader stage: from plugin files to validated [`Plugin`]s.
 //!
+//! 0. check sha256 pins and ed25519 signatures, before anything is compiled ([`integrity`]);
 //! 1. compile every file in parallel ([`compile`]);
 //! 2. check the component exports `plugins-manager:common/plugin-common` and link its imports
 //!    ([`imports`]);
@@ -12,6 +13,7 @@
 pub mod compile;
 pub mod imports;
 pub mod inspect;
+pub mod integrity;
 pub mod manifest;
 pub mod signature;
 
@@ -64,6 +66,8 @@ pub struct LoadOptions {
     pub defaults: PluginSettings,
     /// Settings by plugin name.
     pub plugins: HashMap<String, PluginSettings>,
+    /// Pins and trusted signing keys.
+    pub trust: integrity::TrustPolicy,
 }
 
 impl LoadOptions {
@@ -139,7 +143,18 @@ pub(crate) async fn load(
     options: &LoadOptions,
 ) -> (Vec<Plugin>, Vec<Rejection>) {
     let mut rejected = Vec::new();
-    let compiled = compile_in_background(runtime, fetched.artifacts).await;
+    let mut trusted = Vec::with_capacity(fetched.artifacts.len());
+    for artifact in fetched.artifacts {
+        match options.trust.verify(&artifact) {
+            Ok(()) => trusted.push(artifact),
+            Err(reason) => rejected.push(Rejection {
+                file: artifact.file,
+                plugin: None,
+                reason,
+            }),
+        }
+    }
+    let compiled = compile_in_background(runtime, trusted).await;
 
     let mut linked = Vec::new();
     for (file, component) in compiled {

@@ -33,10 +33,13 @@ impl LocalDirectory {
         }
         paths.sort();
         let mut fetched = Fetched::default();
-        for path in paths {
+        for path in &paths {
             let file = path.display().to_string();
-            if path.extension().and_then(|e| e.to_str()) != Some("wasm") {
-                if !path.is_dir() {
+            let extension = path.extension().and_then(|e| e.to_str());
+            if extension != Some("wasm") {
+                let signature_of_a_plugin =
+                    extension == Some("sig") && paths.contains(&path.with_extension(""));
+                if !path.is_dir() && !signature_of_a_plugin {
                     fetched.skipped.push(Skipped {
                         file,
                         reason: "not a `.wasm` file".into(),
@@ -44,8 +47,13 @@ impl LocalDirectory {
                 }
                 continue;
             }
+            let signature = tokio::fs::read(signature_path(path)).await.ok();
             match tokio::fs::read(&path).await {
-                Ok(bytes) => fetched.artifacts.push(PluginArtifact { file, bytes }),
+                Ok(bytes) => fetched.artifacts.push(PluginArtifact {
+                    file,
+                    bytes,
+                    signature,
+                }),
                 Err(error) => fetched.skipped.push(Skipped {
                     file,
                     reason: format!("cannot be read: {error}"),
@@ -54,6 +62,13 @@ impl LocalDirectory {
         }
         Ok(fetched)
     }
+}
+
+/// `x.wasm` -> `x.wasm.sig`.
+pub fn signature_path(path: &std::path::Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
 }
 
 impl PluginSource for LocalDirectory {

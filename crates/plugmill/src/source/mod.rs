@@ -6,7 +6,7 @@
 
 mod local;
 
-pub use local::LocalDirectory;
+pub use local::{signature_path, LocalDirectory};
 
 use futures::future::BoxFuture;
 
@@ -17,6 +17,8 @@ pub struct PluginArtifact {
     pub file: String,
     /// The file's contents.
     pub bytes: Vec<u8>,
+    /// The detached signature beside it (`<file>.sig`), if there is one.
+    pub signature: Option<Vec<u8>>,
 }
 
 /// An entry of a source that is not loaded, and why.

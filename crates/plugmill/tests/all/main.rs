@@ -4,8 +4,10 @@
 mod dispatch;
 mod host_extension;
 mod instances;
+mod integrity;
 mod json_bridge;
 mod loading;
+mod sandbox;
 mod typed;
 
 use std::path::Path;

@@ -1,0 +1,208 @@
+//! Integrity: sha256 pinning and ed25519 signatures over a plugin file's bytes, checked against
+//! the host's trust configuration before anything is compiled.
+//!
+//! A signature is a detached `<file>.sig` beside the `.wasm`: the base64 of the 64-byte ed25519
+//! signature of the file's bytes. Keys are base64 text too: a 32-byte secret seed
+//! (`plugmill keygen` writes it with mode 0600) and a 32-byte public key.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use sha2::{Digest as _, Sha256};
+
+use crate::source::PluginArtifact;
+
+/// What the host trusts.
+#[derive(Clone, Debug, Default)]
+pub struct TrustPolicy {
+    /// Reject plugins without a valid signature.
+    pub require_signatures: bool,
+    /// Public keys whose signatures are trusted.
+    pub keys: Vec<VerifyingKey>,
+    /// Expected sha256 digests, by file name (e.g. `audit_log.wasm`).
+    pub pins: HashMap<String, [u8; 32]>,
+}
+
+impl TrustPolicy {
+    /// Adds a trusted public key given as base64.
+    pub fn trust_key(&mut self, public_key: &str) -> Result<(), String> {
+        self.keys.push(parse_public_key(public_key)?);
+        Ok(())
+    }
+
+    /// Pins the file called `file_name` to a sha256 digest given as hex.
+    pub fn pin(&mut self, file_name: &str, sha256_hex: &str) -> Result<(), String> {
+        let digest = hex::decode(sha256_hex.trim())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| format!("the pin for `{file_name}` is not a sha256 digest (64 hex digits): `{sha256_hex}`"))?;
+        self.pins.insert(file_name.to_string(), digest);
+        Ok(())
+    }
+
+    /// Whether the policy checks anything at all.
+    pub fn is_active(&self) -> bool {
+        self.require_signatures || !self.keys.is_empty() || !self.pins.is_empty()
+    }
+
+    /// Checks one artifact: its pin if it has one, its signature if signatures are required
+    /// or it carries one. The error says which check failed.
+    pub fn verify(&self, artifact: &PluginArtifact) -> Result<(), String> {
+        let name = file_name(&artifact.file);
+        if let Some(pinned) = self.pins.get(name) {
+            let actual: [u8; 32] = Sha256::digest(&artifact.bytes).into();
+            if &actual != pinned {
+                return Err(format!(
+                    "sha256 mismatch: pinned {}, the file has {}",
+                    hex::encode(pinned),
+                    hex::encode(actual)
+                ));
+            }
+        }
+        match &artifact.signature {
+            None if self.require_signatures => Err(format!(
+                "unsigned: signatures are required and there is no `{name}.sig` beside it"
+            )),
+            None => Ok(()),
+            Some(_) if self.keys.is_empty() && !self.require_signatures => Ok(()),
+            Some(text) => {
+                let signature = parse_signature(text).map_err(|e| format!("`{name}.sig`: {e}"))?;
+                if self
+                    .keys
+                    .iter()
+                    .any(|key| key.verify_strict(&artifact.bytes, &signature).is_ok())
+                {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "bad signature: `{name}.sig` does not verify against any trusted key (the file was changed after signing, or signed with an untrusted key)"
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// The sha256 of `bytes` as hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A new key pair: (secret seed, public key), both base64.
+pub fn generate_key_pair() -> Result<(String, String), String> {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| format!("no randomness available: {e}"))?;
+    let key = SigningKey::from_bytes(&seed);
+    Ok((
+        BASE64.encode(seed),
+        BASE64.encode(key.verifying_key().as_bytes()),
+    ))
+}
+
+/// Signs `bytes` with a secret seed given as base64; returns the signature as base64.
+pub fn sign(secret_key: &str, bytes: &[u8]) -> Result<String, String> {
+    let seed: [u8; 32] = decode_exact(secret_key, "secret key")?;
+    Ok(BASE64.encode(SigningKey::from_bytes(&seed).sign(bytes).to_bytes()))
+}
+
+/// The public key of a secret seed, both base64.
+pub fn public_key_of(secret_key: &str) -> Result<String, String> {
+    let seed: [u8; 32] = decode_exact(secret_key, "secret key")?;
+    Ok(BASE64.encode(SigningKey::from_bytes(&seed).verifying_key().as_bytes()))
+}
+
+fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
+    let bytes: [u8; 32] = decode_exact(text, "public key")?;
+    VerifyingKey::from_bytes(&bytes).map_err(|e| format!("not an ed25519 public key: {e}"))
+}
+
+fn parse_signature(text: &[u8]) -> Result<Signature, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "not base64 text".to_string())?;
+    let bytes: [u8; 64] = decode_exact(text, "signature")?;
+    Ok(Signature::from_bytes(&bytes))
+}
+
+fn decode_exact<const N: usize>(text: &str, what: &str) -> Result<[u8; N], String> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|e| format!("the {what} is not base64: {e}"))?;
+    let len = bytes.len();
+    <[u8; N]>::try_from(bytes).map_err(|_| format!("the {what} is {len} bytes, expected {N}"))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(bytes: &[u8], signature: Option<String>) -> PluginArtifact {
+        PluginArtifact {
+            file: "plugins/p.wasm".into(),
+            bytes: bytes.to_vec(),
+            signature: signature.map(String::into_bytes),
+        }
+    }
+
+    #[test]
+    fn signed_files_verify_and_tampered_or_foreign_ones_do_not() {
+        let (secret, public) = generate_key_pair().unwrap();
+        let (other_secret, _) = generate_key_pair().unwrap();
+        let mut policy = TrustPolicy {
+            require_signatures: true,
+            ..TrustPolicy::default()
+        };
+        policy.trust_key(&public).unwrap();
+
+        let signature = sign(&secret, b"plugin").unwrap();
+        assert_eq!(
+            policy.verify(&artifact(b"plugin", Some(signature.clone()))),
+            Ok(())
+        );
+        let tampered = policy
+            .verify(&artifact(b"plugin!", Some(signature)))
+            .unwrap_err();
+        assert!(tampered.starts_with("bad signature"), "{tampered}");
+        let foreign = policy
+            .verify(&artifact(
+                b"plugin",
+                Some(sign(&other_secret, b"plugin").unwrap()),
+            ))
+            .unwrap_err();
+        assert!(foreign.starts_with("bad signature"), "{foreign}");
+        let unsigned = policy.verify(&artifact(b"plugin", None)).unwrap_err();
+        assert!(unsigned.contains("no `p.wasm.sig`"), "{unsigned}");
+        let garbled = policy
+            .verify(&artifact(b"plugin", Some("%%%".into())))
+            .unwrap_err();
+        assert!(garbled.contains("not base64"), "{garbled}");
+    }
+
+    #[test]
+    fn pins_compare_the_sha256_of_the_bytes() {
+        let mut policy = TrustPolicy::default();
+        policy.pin("p.wasm", &sha256_hex(b"plugin")).unwrap();
+        assert_eq!(policy.verify(&artifact(b"plugin", None)), Ok(()));
+        let error = policy.verify(&artifact(b"changed", None)).unwrap_err();
+        assert!(error.starts_with("sha256 mismatch: pinned "), "{error}");
+        assert!(policy
+            .pin("q.wasm", "abc")
+            .unwrap_err()
+            .contains("64 hex digits"));
+    }
+
+    #[test]
+    fn keys_are_checked_when_parsed() {
+        let mut policy = TrustPolicy::default();
+        assert!(policy
+            .trust_key("AAAA")
+            .unwrap_err()
+            .contains("3 bytes, expected 32"));
+        let (secret, public) = generate_key_pair().unwrap();
+        assert_eq!(public_key_of(&secret).unwrap(), public);
+    }
+}

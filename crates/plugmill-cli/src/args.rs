@@ -84,6 +84,9 @@ pub struct HostArgs {
         global = true
     )]
     pub plugins: String,
+    /// Host configuration file (default: `./plugmill.toml` when it exists).
+    #[arg(long, env = "PLUGMILL_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,

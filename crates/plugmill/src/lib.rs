@@ -18,6 +18,9 @@
 //! - [`runtime`]: the wasmtime engine, the per-call store, limits and instance reuse.
 //! - [`capabilities`]: host interfaces plugins may import, including the embedder's own.
 //!
+//! [`config`] reads the host configuration (`plugmill.toml`) that sets limits, trust and
+//! per-plugin grants.
+//!
 //! # Examples
 //!
 //! ```no_run
@@ -36,6 +39,7 @@
 //! ```
 
 pub mod capabilities;
+pub mod config;
 pub mod dispatch;
 pub mod loader;
 pub mod registry;

@@ -2,6 +2,7 @@
 //! pre-instantiated component and the exports its manifest names.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::loader::manifest::{Manifest, Route};
+use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::warm::WarmPool;
 use crate::runtime::HostState;
 
@@ -28,7 +30,53 @@ pub struct Plugin {
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) functions: HashMap<String, ExportedFunc>,
     pub(crate) timeout: Duration,
+    pub(crate) function_timeouts: HashMap<String, Duration>,
+    pub(crate) fuel: Option<u64>,
+    pub(crate) grants: Arc<WasiGrants>,
     pub(crate) warm: Option<WarmPool>,
+    pub(crate) stats: PluginStats,
+}
+
+/// Counters of one plugin's calls.
+#[derive(Debug, Default)]
+pub struct PluginStats {
+    calls: AtomicU64,
+    failures: AtomicU64,
+    fuel_used: AtomicU64,
+    last_fuel_used: AtomicU64,
+}
+
+impl PluginStats {
+    pub(crate) fn record(&self, ok: bool, fuel_used: Option<u64>) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(fuel) = fuel_used {
+            self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
+            self.last_fuel_used.store(fuel, Ordering::Relaxed);
+        }
+    }
+
+    /// Calls made.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls that failed.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Fuel used by all calls, when fuel is metered.
+    pub fn fuel_used(&self) -> u64 {
+        self.fuel_used.load(Ordering::Relaxed)
+    }
+
+    /// Fuel used by the call that finished last, when fuel is metered.
+    pub fn last_fuel_used(&self) -> u64 {
+        self.last_fuel_used.load(Ordering::Relaxed)
+    }
 }
 
 impl Plugin {
@@ -50,6 +98,19 @@ impl Plugin {
     /// The deadline of one call to this plugin.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The deadline of one call to `function`: its own, else the plugin's.
+    pub fn timeout_for(&self, function: &str) -> Duration {
+        self.function_timeouts
+            .get(function)
+            .copied()
+            .unwrap_or(self.timeout)
+    }
+
+    /// Call counters, including fuel used when fuel is metered.
+    pub fn stats(&self) -> &PluginStats {
+        &self.stats
     }
 
     /// Whether calls reuse warm instances instead of a fresh instance each.

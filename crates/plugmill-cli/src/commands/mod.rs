@@ -31,9 +31,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// A manager configured from the command line.
 fn manager(host: &HostArgs) -> anyhow::Result<PluginManager> {
-    let mut builder = PluginManager::builder()
-        .strict(host.strict)
-        .unknown_imports_trap(host.unknown_imports_trap);
+    let mut builder = PluginManager::builder();
+    let default_config = std::path::Path::new("plugmill.toml");
+    let config_file = host
+        .config
+        .as_deref()
+        .or(default_config.exists().then_some(default_config));
+    if let Some(file) = config_file {
+        builder = builder.config(&plugmill::config::HostConfig::from_file(file)?)?;
+    }
+    if host.strict {
+        builder = builder.strict(true);
+    }
+    if host.unknown_imports_trap {
+        builder = builder.unknown_imports_trap(true);
+    }
     if let Some(timeout) = host.timeout {
         builder = builder.call_timeout(timeout);
     }
@@ -44,7 +56,10 @@ fn manager(host: &HostArgs) -> anyhow::Result<PluginManager> {
             .trust_public_key(&key)
             .with_context(|| format!("trusted key `{}`", file.display()))?;
     }
-    builder.require_signatures(host.require_signatures).build()
+    if host.require_signatures {
+        builder = builder.require_signatures(true);
+    }
+    builder.build()
 }
 
 /// A manager with every plugin of `--plugins` loaded; rejections are warned about on stderr.

@@ -8,7 +8,10 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 
 use super::PluginManager;
+use crate::config::{ConfigError, HostConfig, PluginConfig, UnknownImportsConfig};
 use crate::loader::{LoadOptions, PluginSettings, UnknownImports};
+use crate::runtime::sandbox::DirGrant;
+use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::{Allocation, HostState, LinkerExtension, Runtime, RuntimeOptions};
 
 /// Builds a [`PluginManager`].
@@ -59,6 +62,41 @@ impl ManagerBuilder {
     /// Deadline of one plugin's calls, overriding [`Self::call_timeout`].
     pub fn plugin_timeout(mut self, plugin: &str, timeout: Duration) -> Self {
         self.settings(plugin).timeout = Some(timeout);
+        self
+    }
+
+    /// Deadline of one function (hook, route handler or task) of one plugin.
+    pub fn function_timeout(mut self, plugin: &str, function: &str, timeout: Duration) -> Self {
+        self.settings(plugin)
+            .function_timeouts
+            .insert(function.to_string(), timeout);
+        self
+    }
+
+    /// Meters fuel: every call gets this instruction budget and fails when it is used up;
+    /// the fuel used is in [`Plugin::stats`](crate::Plugin::stats). Off by default.
+    pub fn fuel(mut self, budget: u64) -> Self {
+        self.runtime.fuel = Some(budget);
+        self
+    }
+
+    /// A fuel budget for one plugin (takes effect when fuel is metered, see [`Self::fuel`]).
+    pub fn plugin_fuel(mut self, plugin: &str, budget: u64) -> Self {
+        self.settings(plugin).fuel = Some(budget);
+        self
+    }
+
+    /// Grants `plugin` (or every plugin, with `*`) WASI access: directories, environment
+    /// variables, outbound network. Nothing is granted by default.
+    pub fn grant_wasi(mut self, plugin: &str, grants: WasiGrants) -> Self {
+        let settings = if plugin == "*" {
+            &mut self.load.defaults
+        } else {
+            self.settings(plugin)
+        };
+        settings.wasi.dirs.extend(grants.dirs);
+        settings.wasi.env.extend(grants.env);
+        settings.wasi.network.extend(grants.network);
         self
     }
 
@@ -148,6 +186,68 @@ impl ManagerBuilder {
         self
     }
 
+    /// Applies a host configuration (`plugmill.toml`): limits, loading, trust and per-plugin
+    /// settings and grants. Environment variables are read, directories checked and network
+    /// names resolved now, so a bad grant is an error here and not at the first call.
+    pub fn config(mut self, config: &HostConfig) -> Result<Self, ConfigError> {
+        let limits = &config.limits;
+        if let Some(timeout) = limits.call_timeout {
+            self.runtime.call_timeout = timeout;
+        }
+        if let Some(timeout) = limits.manifest_timeout {
+            self.runtime.manifest_timeout = timeout;
+        }
+        if let Some(mib) = limits.max_memory_mib {
+            self.runtime.max_memory_bytes = mib.saturating_mul(1 << 20);
+        }
+        if let Some(kib) = limits.output_capture_kib {
+            self.runtime.output_capture_bytes = kib.saturating_mul(1 << 10);
+        }
+        self.runtime.fuel = limits.fuel.or(self.runtime.fuel);
+        self.load.strict |= config.loading.strict;
+        if config.loading.unknown_imports == UnknownImportsConfig::Trap {
+            self.load.unknown_imports = UnknownImports::Trap;
+        }
+        let trust = &config.trust;
+        self.load.trust.require_signatures |= trust.require_signatures;
+        for key in &trust.public_keys {
+            self.load
+                .trust
+                .trust_key(key)
+                .map_err(|e| config.error(format!("[trust] public_keys: {e}")))?;
+        }
+        for file in &trust.public_key_files {
+            let key = std::fs::read_to_string(file).map_err(|e| {
+                config.error(format!(
+                    "[trust] public_key_files: `{}` cannot be read: {e}",
+                    file.display()
+                ))
+            })?;
+            self.load.trust.trust_key(&key).map_err(|e| {
+                config.error(format!(
+                    "[trust] public_key_files: `{}`: {e}",
+                    file.display()
+                ))
+            })?;
+        }
+        for (file, digest) in &trust.pins {
+            self.load
+                .trust
+                .pin(file, digest)
+                .map_err(|e| config.error(format!("[trust] pins: {e}")))?;
+        }
+        for (name, plugin) in &config.plugins {
+            let settings = plugin_settings(name, plugin)
+                .map_err(|e| config.error(format!("[plugins.{name}] {e}")))?;
+            if name == "*" {
+                self.load.defaults = settings;
+            } else {
+                self.load.plugins.insert(name.clone(), settings);
+            }
+        }
+        Ok(self)
+    }
+
     /// Builds the engine and the linker.
     pub fn build(self) -> anyhow::Result<PluginManager> {
         let runtime = Runtime::new(self.runtime, &self.extensions)?;
@@ -157,4 +257,48 @@ impl ManagerBuilder {
     fn settings(&mut self, plugin: &str) -> &mut PluginSettings {
         self.load.plugins.entry(plugin.to_string()).or_default()
     }
+}
+
+/// Turns one `[plugins.NAME]` table into settings, resolving grants against the host.
+fn plugin_settings(name: &str, plugin: &PluginConfig) -> Result<PluginSettings, String> {
+    let mut wasi = WasiGrants::default();
+    for variable in &plugin.env {
+        match std::env::var(variable) {
+            Ok(value) => wasi.env.push((variable.clone(), value)),
+            Err(_) => tracing::warn!(
+                plugin = name,
+                variable,
+                "a granted environment variable is not set on the host"
+            ),
+        }
+    }
+    for dir in &plugin.dirs {
+        if !dir.host.is_dir() {
+            return Err(format!(
+                "dirs: `{}` is not a directory on the host",
+                dir.host.display()
+            ));
+        }
+        wasi.dirs.push(DirGrant {
+            host: dir.host.clone(),
+            guest: dir.guest.clone(),
+            writable: dir.writable,
+        });
+    }
+    for address in &plugin.network {
+        let resolved = std::net::ToSocketAddrs::to_socket_addrs(address.as_str())
+            .map_err(|e| format!("network: `{address}` is not a reachable host:port ({e})"))?;
+        wasi.network.extend(resolved);
+    }
+    Ok(PluginSettings {
+        timeout: plugin.call_timeout,
+        function_timeouts: plugin
+            .timeouts
+            .iter()
+            .map(|(f, d)| (f.clone(), d.0))
+            .collect(),
+        warm_instances: plugin.warm_instances,
+        fuel: plugin.fuel,
+        wasi,
+    })
 }

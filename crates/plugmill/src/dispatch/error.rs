@@ -73,6 +73,16 @@ pub enum CallError {
         /// The deadline.
         limit: Duration,
     },
+    /// The call used up its instruction budget (fuel metering).
+    #[error("plugin `{plugin}` used up its fuel budget of {budget} in `{function}`")]
+    FuelExhausted {
+        /// The plugin.
+        plugin: String,
+        /// The function.
+        function: String,
+        /// The budget.
+        budget: u64,
+    },
     /// The call grew memory, tables or instances past its limit.
     #[error("plugin `{plugin}` exceeded a resource limit in `{function}`: {message}")]
     ResourceLimit {

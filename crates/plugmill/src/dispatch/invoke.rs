@@ -14,6 +14,8 @@ use crate::runtime::{state, Runtime};
 struct Lease {
     instance: WarmInstance,
     func: Func,
+    fuel_budget: Option<u64>,
+    timeout: std::time::Duration,
 }
 
 impl Plugin {
@@ -32,22 +34,26 @@ impl Plugin {
         export: &ExportedFunc,
         function: &str,
     ) -> Result<Lease, CallError> {
+        let timeout = self.timeout_for(function);
         let mut instance = match self.warm.as_ref().and_then(|pool| pool.take()) {
             Some(mut warm) => {
-                state::arm_deadline(&mut warm.store, self.timeout);
+                state::arm_deadline(&mut warm.store, timeout);
                 warm
             }
             None => {
-                let mut store = runtime.new_store(&self.name, self.timeout);
+                let mut store =
+                    runtime.new_store_with(&self.name, &self.grants, timeout, self.fuel);
                 match self.pre.instantiate_async(&mut store).await {
                     Ok(instance) => WarmInstance { store, instance },
                     Err(error) => {
                         let stderr = store.data().flush_output();
-                        return Err(classify(error, &self.name, function, self.timeout, &stderr));
+                        self.stats.record(false, None);
+                        return Err(classify(error, &self.name, function, timeout, &stderr));
                     }
                 }
             }
         };
+        let fuel_budget = runtime.refuel(&mut instance.store, self.fuel);
         let func = instance
             .instance
             .get_func(&mut instance.store, export.index)
@@ -56,7 +62,12 @@ impl Plugin {
                 function: function.to_string(),
                 message: "the export is not a function of the instance".into(),
             })?;
-        Ok(Lease { instance, func })
+        Ok(Lease {
+            instance,
+            func,
+            fuel_budget,
+            timeout,
+        })
     }
 
     /// Ends a call: logs the plugin's output, returns a healthy warm instance to the pool, and
@@ -68,10 +79,27 @@ impl Plugin {
         outcome: wasmtime::Result<T>,
     ) -> Result<T, CallError> {
         let stderr = lease.instance.store.data().flush_output();
+        let fuel_used = lease
+            .fuel_budget
+            .and_then(|budget| Some(budget.saturating_sub(lease.instance.store.get_fuel().ok()?)));
+        self.stats.record(outcome.is_ok(), fuel_used);
+        if let Some(fuel) = fuel_used {
+            tracing::debug!(plugin = %self.name, function, fuel, "call finished");
+        }
+        let (timeout, budget) = (lease.timeout, lease.fuel_budget);
         if let (Some(pool), true) = (&self.warm, outcome.is_ok()) {
             pool.put(lease.instance);
         }
-        outcome.map_err(|error| classify(error, &self.name, function, self.timeout, &stderr))
+        outcome.map_err(
+            |error| match (error.downcast_ref::<wasmtime::Trap>(), budget) {
+                (Some(wasmtime::Trap::OutOfFuel), Some(budget)) => CallError::FuelExhausted {
+                    plugin: self.name.to_string(),
+                    function: function.to_string(),
+                    budget,
+                },
+                _ => classify(error, &self.name, function, timeout, &stderr),
+            },
+        )
     }
 
     /// Calls `function` with dynamically typed arguments, checked against its signature first.

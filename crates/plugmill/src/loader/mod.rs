@@ -27,6 +27,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
 use crate::plugin::{ExportedFunc, Plugin, PluginSummary};
+use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::warm::WarmPool;
 use crate::runtime::{DeadlineExceeded, HostState, Runtime};
 use crate::source::{Fetched, PluginArtifact, Skipped, SourceError};
@@ -51,8 +52,14 @@ pub enum UnknownImports {
 pub struct PluginSettings {
     /// Deadline of one call, instead of the runtime's default.
     pub timeout: Option<Duration>,
+    /// Deadlines of single functions (hooks, handlers, tasks).
+    pub function_timeouts: HashMap<String, Duration>,
     /// Keep up to this many warm instances instead of a fresh instance per call.
     pub warm_instances: Option<usize>,
+    /// Instruction budget of one call, when fuel is metered.
+    pub fuel: Option<u64>,
+    /// What the plugin may reach through WASI.
+    pub wasi: WasiGrants,
 }
 
 /// How plugins are loaded.
@@ -71,13 +78,25 @@ pub struct LoadOptions {
 }
 
 impl LoadOptions {
+    /// The settings of `plugin`: its own, else the defaults; grants and function deadlines
+    /// of both add up.
     fn settings(&self, plugin: &str) -> PluginSettings {
-        let specific = self.plugins.get(plugin);
+        let defaults = &self.defaults;
+        let Some(own) = self.plugins.get(plugin) else {
+            return defaults.clone();
+        };
+        let mut function_timeouts = defaults.function_timeouts.clone();
+        function_timeouts.extend(own.function_timeouts.clone());
+        let mut wasi = defaults.wasi.clone();
+        wasi.dirs.extend(own.wasi.dirs.iter().cloned());
+        wasi.env.extend(own.wasi.env.iter().cloned());
+        wasi.network.extend(own.wasi.network.iter().copied());
         PluginSettings {
-            timeout: specific.and_then(|s| s.timeout).or(self.defaults.timeout),
-            warm_instances: specific
-                .and_then(|s| s.warm_instances)
-                .or(self.defaults.warm_instances),
+            timeout: own.timeout.or(defaults.timeout),
+            function_timeouts,
+            warm_instances: own.warm_instances.or(defaults.warm_instances),
+            fuel: own.fuel.or(defaults.fuel),
+            wasi,
         }
     }
 }
@@ -329,6 +348,10 @@ fn validate(
         pre: linked.pre,
         functions,
         timeout: settings.timeout.unwrap_or(runtime.options().call_timeout),
+        function_timeouts: settings.function_timeouts,
+        fuel: settings.fuel,
+        grants: Arc::new(settings.wasi),
+        stats: Default::default(),
         warm: settings
             .warm_instances
             .filter(|n| *n > 0)

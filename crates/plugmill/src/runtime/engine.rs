@@ -57,7 +57,8 @@ fn engine(
         .wasm_component_model(true)
         .epoch_interruption(true)
         .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32))
-        .max_wasm_stack(options.max_wasm_stack);
+        .max_wasm_stack(options.max_wasm_stack)
+        .consume_fuel(options.fuel.is_some());
     if let Some(pooling) = pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }

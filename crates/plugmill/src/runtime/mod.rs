@@ -6,11 +6,13 @@
 //! - [`state`]: [`HostState`], the data of every store: WASI (denied by default), captured
 //!   output, limits and the call deadline.
 //! - [`output`]: size-capped capture of plugin stdout and stderr.
+//! - [`sandbox`]: what a plugin may reach through WASI (nothing unless granted).
 //! - [`warm`]: the opt-in pool of warm instances.
 
 pub mod engine;
 pub mod epoch;
 pub mod output;
+pub mod sandbox;
 pub mod state;
 pub mod warm;
 
@@ -52,6 +54,8 @@ pub struct RuntimeOptions {
     pub epoch_tick: Duration,
     /// Wasm stack a call may use, in bytes (default 512 KiB).
     pub max_wasm_stack: usize,
+    /// Instruction budget of one call; `Some` turns fuel metering on (default off).
+    pub fuel: Option<u64>,
 }
 
 impl Default for RuntimeOptions {
@@ -67,6 +71,7 @@ impl Default for RuntimeOptions {
             pool_instances: 1_000,
             epoch_tick: Duration::from_millis(5),
             max_wasm_stack: 512 << 10,
+            fuel: None,
         }
     }
 }
@@ -77,6 +82,7 @@ pub struct Runtime {
     linker: Linker<HostState>,
     options: RuntimeOptions,
     allocation: AllocationKind,
+    no_grants: Arc<sandbox::WasiGrants>,
     _ticker: epoch::EpochTicker,
 }
 
@@ -97,6 +103,7 @@ impl Runtime {
             linker,
             options,
             allocation,
+            no_grants: Arc::default(),
             _ticker: ticker,
         })
     }
@@ -121,12 +128,33 @@ impl Runtime {
         self.allocation
     }
 
-    /// A new store for one call to `plugin`, with limits set and the deadline armed.
+    /// A new store for one call to `plugin`, with nothing granted, limits set and the
+    /// deadline (and fuel, when metered) armed.
     pub fn new_store(&self, plugin: &Arc<str>, timeout: Duration) -> Store<HostState> {
-        let mut store = Store::new(&self.engine, HostState::new(plugin.clone(), &self.options));
+        self.new_store_with(plugin, &self.no_grants, timeout, self.options.fuel)
+    }
+
+    /// Like [`Self::new_store`], with WASI grants and a fuel budget of the plugin's own.
+    pub fn new_store_with(
+        &self,
+        plugin: &Arc<str>,
+        grants: &Arc<sandbox::WasiGrants>,
+        timeout: Duration,
+        fuel: Option<u64>,
+    ) -> Store<HostState> {
+        let state = HostState::new(plugin.clone(), grants.clone(), &self.options);
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state.limiter());
         store.epoch_deadline_callback(state::check_deadline);
         state::arm_deadline(&mut store, timeout);
+        self.refuel(&mut store, fuel);
         store
+    }
+
+    /// Sets the fuel of the next call when fuel is metered; returns the budget.
+    pub(crate) fn refuel(&self, store: &mut Store<HostState>, fuel: Option<u64>) -> Option<u64> {
+        let budget = self.options.fuel.map(|default| fuel.unwrap_or(default))?;
+        store.set_fuel(budget).ok()?;
+        Some(budget)
     }
 }

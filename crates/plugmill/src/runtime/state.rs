@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, StoreContextMut, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::output::{log_captured, CapturedOutput};
+use super::sandbox::WasiGrants;
 use super::RuntimeOptions;
 
 /// The error a call fails with when it runs past its deadline.
@@ -28,6 +29,7 @@ pub struct HostState {
     plugin: Arc<str>,
     table: ResourceTable,
     wasi: Option<Wasi>,
+    grants: Arc<WasiGrants>,
     output_cap: usize,
     limits: Limits,
     deadline: Instant,
@@ -47,11 +49,12 @@ struct Limits {
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: Arc<str>, options: &RuntimeOptions) -> Self {
+    pub(crate) fn new(plugin: Arc<str>, grants: Arc<WasiGrants>, options: &RuntimeOptions) -> Self {
         Self {
             plugin,
             table: ResourceTable::new(),
             wasi: None,
+            grants,
             output_cap: options.output_capture_bytes,
             limits: Limits {
                 max_memory_bytes: options.max_memory_bytes,
@@ -93,10 +96,7 @@ impl WasiView for HostState {
         let cap = self.output_cap;
         let wasi = self.wasi.get_or_insert_with(|| {
             let (stdout, stderr) = (CapturedOutput::new(cap), CapturedOutput::new(cap));
-            let ctx = WasiCtxBuilder::new()
-                .stdout(stdout.clone())
-                .stderr(stderr.clone())
-                .build();
+            let ctx = self.grants.context(&self.plugin, &stdout, &stderr);
             Wasi {
                 ctx,
                 stdout,

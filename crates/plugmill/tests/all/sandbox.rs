@@ -243,3 +243,182 @@ async fn importing_the_database_without_it_being_provided_is_rejected() {
         report.rejected
     );
 }
+
+mod grants {
+    //! Host configuration grants WASI access, one plugin at a time.
+
+    use std::time::Duration;
+
+    use plugmill::config::HostConfig;
+    use plugmill::runtime::sandbox::{DirGrant, WasiGrants};
+    use plugmill::CallError;
+    use serde_json::json;
+
+    use super::super::{builder, load_with};
+
+    fn dir_grant(host: &std::path::Path, writable: bool) -> WasiGrants {
+        WasiGrants {
+            dirs: vec![DirGrant {
+                host: host.to_path_buf(),
+                guest: "/data".into(),
+                writable,
+            }],
+            ..WasiGrants::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_only_directory_can_be_read_and_not_written() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join("hello.txt"), "hi there").unwrap();
+        let granted = builder().grant_wasi("fs-reader", dir_grant(data.path(), false));
+        let (manager, _, _dir) = load_with(granted, &[("f.wasm", test_plugins::FS_READER)]).await;
+        let read = manager
+            .call_hook_json("read-file", &[json!("/data/hello.txt")])
+            .await
+            .remove(0);
+        assert_eq!(read.result.unwrap(), vec![json!({"ok": "hi there"})]);
+        let write = manager
+            .call_hook_json("write-file", &[json!("/data/new.txt"), json!("x")])
+            .await
+            .remove(0);
+        assert!(write.result.unwrap()[0].get("err").is_some());
+        assert!(!data.path().join("new.txt").exists());
+        let outside = manager.call_hook_json("read-passwd", &[]).await.remove(0);
+        assert!(
+            outside.result.unwrap()[0].get("err").is_some(),
+            "only the granted directory is reachable"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_writable_directory_can_be_written() {
+        let data = tempfile::tempdir().unwrap();
+        let granted = builder().grant_wasi("fs-reader", dir_grant(data.path(), true));
+        let (manager, _, _dir) = load_with(granted, &[("f.wasm", test_plugins::FS_READER)]).await;
+        let write = manager
+            .call_hook_json("write-file", &[json!("/data/new.txt"), json!("written")])
+            .await
+            .remove(0);
+        assert_eq!(write.result.unwrap(), vec![json!({"ok": null})]);
+        assert_eq!(
+            std::fs::read_to_string(data.path().join("new.txt")).unwrap(),
+            "written"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_granted_environment_variables_are_visible() {
+        let grants = WasiGrants {
+            env: vec![("REGION".into(), "eu-1".into())],
+            ..WasiGrants::default()
+        };
+        let (manager, _, _dir) = load_with(
+            builder().grant_wasi("fs-reader", grants),
+            &[("f.wasm", test_plugins::FS_READER)],
+        )
+        .await;
+        let env = manager.call_hook_json("read-env", &[]).await.remove(0);
+        assert_eq!(env.result.unwrap(), vec![json!([["REGION", "eu-1"]])]);
+    }
+
+    #[tokio::test]
+    async fn a_function_can_have_its_own_deadline() {
+        let (manager, _, _dir) = load_with(
+            builder()
+                .plugin_timeout("spin", Duration::from_secs(20))
+                .function_timeout("spin", "spin", Duration::from_millis(100)),
+            &[("s.wasm", test_plugins::SPIN)],
+        )
+        .await;
+        let outcome = manager.call_hook_json("spin", &[]).await.remove(0);
+        assert!(
+            matches!(outcome.result, Err(CallError::DeadlineExceeded { limit, .. }) if limit == Duration::from_millis(100)),
+            "{:?}",
+            outcome.result
+        );
+    }
+
+    #[tokio::test]
+    async fn fuel_bounds_a_call_deterministically_and_is_reported() {
+        let (manager, _, _dir) =
+            load_with(builder().fuel(5_000_000), &[("s.wasm", test_plugins::SPIN)]).await;
+        let spin = manager.registry().plugin("spin").unwrap().clone();
+        manager.call_hook_json("quick", &[]).await[0]
+            .result
+            .as_ref()
+            .unwrap();
+        let first = spin.stats().last_fuel_used();
+        manager.call_hook_json("quick", &[]).await[0]
+            .result
+            .as_ref()
+            .unwrap();
+        assert!(first > 0);
+        assert_eq!(
+            spin.stats().last_fuel_used(),
+            first,
+            "the same call uses the same fuel"
+        );
+        let outcome = manager.call_hook_json("spin", &[]).await.remove(0);
+        assert!(
+            matches!(
+                outcome.result,
+                Err(CallError::FuelExhausted {
+                    budget: 5_000_000,
+                    ..
+                })
+            ),
+            "{:?}",
+            outcome.result
+        );
+        assert_eq!(spin.stats().calls(), 3);
+        assert_eq!(spin.stats().failures(), 1);
+    }
+
+    #[tokio::test]
+    async fn grants_come_from_the_configuration_file() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join("note.txt"), "from config").unwrap();
+        std::fs::create_dir(data.path().join("shared")).unwrap();
+        std::fs::write(data.path().join("shared/note.txt"), "from config").unwrap();
+        let file = data.path().join("plugmill.toml");
+        std::fs::write(
+            &file,
+            "[plugins.fs-reader]\ndirs = [{ host = \"shared\", guest = \"/data\" }]\n",
+        )
+        .unwrap();
+        let config = HostConfig::from_file(&file).unwrap();
+        let configured = builder().config(&config).unwrap();
+        let (manager, _, _dir) =
+            load_with(configured, &[("f.wasm", test_plugins::FS_READER)]).await;
+        let read = manager
+            .call_hook_json("read-file", &[json!("/data/note.txt")])
+            .await
+            .remove(0);
+        assert_eq!(
+            read.result.unwrap(),
+            vec![json!({"ok": "from config"})],
+            "relative to the file's directory"
+        );
+
+        std::fs::write(
+            &file,
+            "[plugins.fs-reader]\ndirs = [{ host = \"missing\", guest = \"/data\" }]\n",
+        )
+        .unwrap();
+        let error = builder()
+            .config(&HostConfig::from_file(&file).unwrap())
+            .err()
+            .expect("a missing directory is an error");
+        assert!(
+            error.to_string().contains("[plugins.fs-reader] dirs: `"),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("missing` is not a directory on the host"),
+            "{error}"
+        );
+    }
+}

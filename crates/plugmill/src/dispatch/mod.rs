@@ -124,8 +124,8 @@ impl PluginManager {
     /// arguments checked against each plugin's export first.
     pub async fn call_hook(&self, hook: &str, args: &[Val]) -> HookResults<Vec<Val>> {
         let args: Arc<[Val]> = args.into();
-        self.on_each(self.registry().hook(hook), move |runtime, plugin| {
-            let (hook, args) = (hook.to_string(), args.clone());
+        self.on_each(self.hook_targets(hook), move |runtime, plugin, hook| {
+            let args = args.clone();
             async move { plugin.call_dynamic(&runtime, &hook, &args).await }
         })
         .await
@@ -135,8 +135,8 @@ impl PluginManager {
     /// plugin's export types; results come back as JSON, one value per result.
     pub async fn call_hook_json(&self, hook: &str, args: &[Value]) -> HookResults<Vec<Value>> {
         let args: Arc<[Value]> = args.into();
-        self.on_each(self.registry().hook(hook), move |runtime, plugin| {
-            let (hook, args) = (hook.to_string(), args.clone());
+        self.on_each(self.hook_targets(hook), move |runtime, plugin, hook| {
+            let args = args.clone();
             async move {
                 let export = plugin.function(&hook)?;
                 let vals = json::json_to_args(&export.ty, &args).map_err(|reason| {
@@ -161,8 +161,8 @@ impl PluginManager {
         P: ComponentNamedList + Lower + Clone + Send + Sync + 'static,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
-        self.on_each(self.registry().hook(hook), move |runtime, plugin| {
-            let (hook, args) = (hook.to_string(), args.clone());
+        self.on_each(self.hook_targets(hook), move |runtime, plugin, hook| {
+            let args = args.clone();
             async move { plugin.call_typed::<P, R>(&runtime, &hook, args).await }
         })
         .await
@@ -190,62 +190,63 @@ impl PluginManager {
         if targets.is_empty() {
             return Err(CallError::TaskNotFound(name.to_string()));
         }
+        let targets = targets
+            .iter()
+            .map(|t| (t.plugin.clone(), t.handler.clone()))
+            .collect();
         let data = Arc::new(data.clone());
-        let mut outcomes = Vec::with_capacity(targets.len());
-        let mut handles = Vec::with_capacity(targets.len());
-        for target in targets {
-            let (runtime, plugin, handler, data) = (
-                self.runtime.clone(),
-                target.plugin.clone(),
-                target.handler.clone(),
-                data.clone(),
-            );
-            handles.push((
-                target.plugin.name().to_string(),
-                tokio::spawn(async move { call_handler(&runtime, &plugin, &handler, &data).await }),
-            ));
-        }
-        for (plugin, handle) in handles {
-            let result = handle
-                .await
-                .unwrap_or_else(|e| Err(join_failure(&plugin, name, e)));
-            outcomes.push(PluginOutcome { plugin, result });
-        }
-        Ok(outcomes)
+        Ok(self
+            .on_each(targets, move |runtime, plugin, handler| {
+                let data = data.clone();
+                async move { call_handler(&runtime, &plugin, &handler, &data).await }
+            })
+            .await)
     }
 
-    /// Runs `call` on each plugin: inline for one, on separate tasks (so in parallel) for
-    /// several.
-    async fn on_each<T, F, Fut>(&self, plugins: &[Arc<Plugin>], call: F) -> HookResults<T>
+    /// Runs `call` on each (plugin, function) target: inline for one, on separate tasks (so in
+    /// parallel) for several. One outcome per target, in order.
+    async fn on_each<T, F, Fut>(
+        &self,
+        targets: Vec<(Arc<Plugin>, String)>,
+        call: F,
+    ) -> HookResults<T>
     where
         T: Send + 'static,
-        F: Fn(Arc<Runtime>, Arc<Plugin>) -> Fut,
+        F: Fn(Arc<Runtime>, Arc<Plugin>, String) -> Fut,
         Fut: Future<Output = Result<T, CallError>> + Send + 'static,
     {
-        if let [plugin] = plugins {
-            let result = call(self.runtime.clone(), plugin.clone()).await;
+        if let [(plugin, function)] = targets.as_slice() {
+            let result = call(self.runtime.clone(), plugin.clone(), function.clone()).await;
             return vec![PluginOutcome {
                 plugin: plugin.name().to_string(),
                 result,
             }];
         }
-        let handles: Vec<_> = plugins
-            .iter()
-            .map(|plugin| {
-                (
-                    plugin.name().to_string(),
-                    tokio::spawn(call(self.runtime.clone(), plugin.clone())),
-                )
+        let handles: Vec<_> = targets
+            .into_iter()
+            .map(|(plugin, function)| {
+                let name = plugin.name().to_string();
+                let handle = tokio::spawn(call(self.runtime.clone(), plugin, function.clone()));
+                (name, function, handle)
             })
             .collect();
         let mut outcomes = Vec::with_capacity(handles.len());
-        for (plugin, handle) in handles {
+        for (plugin, function, handle) in handles {
             let result = handle
                 .await
-                .unwrap_or_else(|e| Err(join_failure(&plugin, "(hook)", e)));
+                .unwrap_or_else(|e| Err(join_failure(&plugin, &function, e)));
             outcomes.push(PluginOutcome { plugin, result });
         }
         outcomes
+    }
+
+    /// The targets of `hook`: every registered plugin.
+    fn hook_targets(&self, hook: &str) -> Vec<(Arc<Plugin>, String)> {
+        self.registry()
+            .hook(hook)
+            .iter()
+            .map(|p| (p.clone(), hook.to_string()))
+            .collect()
     }
 }
 

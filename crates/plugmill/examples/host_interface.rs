@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
             )?;
             Ok(())
         })
+        .grant_import("host-extension", "test:host/greeting")
         .build()?;
 
     let dir = tempfile::tempdir()?;

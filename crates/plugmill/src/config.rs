@@ -22,6 +22,7 @@
 //! timeouts = { "slow-report" = "20s" }
 //! warm_instances = 4
 //! fuel = 1_000_000
+//! imports = ["plugins-manager:transactions-manager/transaction"]
 //! env = ["TZ"]                 # names of host variables passed through
 //! dirs = [{ host = "/srv/audit", guest = "/audit", writable = false }]
 //! network = ["127.0.0.1:5432"]
@@ -129,6 +130,9 @@ pub struct PluginConfig {
     pub warm_instances: Option<usize>,
     /// Instruction budget per call.
     pub fuel: Option<u64>,
+    /// Host interfaces beyond WASI the plugin may import.
+    #[serde(default)]
+    pub imports: Vec<String>,
     /// Host environment variables passed through, by name.
     #[serde(default)]
     pub env: Vec<String>,

@@ -100,6 +100,19 @@ impl ManagerBuilder {
         self
     }
 
+    /// Grants `plugin` (or every plugin, with `*`) the import of a host interface beyond WASI,
+    /// e.g. `plugins-manager:transactions-manager/transaction` or an embedder's interface. A
+    /// plugin importing a provided interface it is not granted is rejected at load.
+    pub fn grant_import(mut self, plugin: &str, interface: &str) -> Self {
+        let settings = if plugin == "*" {
+            &mut self.load.defaults
+        } else {
+            self.settings(plugin)
+        };
+        settings.imports.push(interface.to_string());
+        self
+    }
+
     /// Deadline for instantiating a plugin and reading its manifest (default 5 s).
     pub fn manifest_timeout(mut self, timeout: Duration) -> Self {
         self.runtime.manifest_timeout = timeout;
@@ -300,5 +313,6 @@ fn plugin_settings(name: &str, plugin: &PluginConfig) -> Result<PluginSettings, 
         warm_instances: plugin.warm_instances,
         fuel: plugin.fuel,
         wasi,
+        imports: plugin.imports.clone(),
     })
 }

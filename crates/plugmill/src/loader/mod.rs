@@ -60,6 +60,18 @@ pub struct PluginSettings {
     pub fuel: Option<u64>,
     /// What the plugin may reach through WASI.
     pub wasi: WasiGrants,
+    /// Host interfaces (beyond WASI) the plugin may import, e.g.
+    /// `plugins-manager:transactions-manager/transaction`; a name without `@version` grants
+    /// every version.
+    pub imports: Vec<String>,
+}
+
+/// Whether `grant` covers the import `import`.
+fn grants(grant: &str, import: &str) -> bool {
+    import == grant
+        || import
+            .strip_prefix(grant)
+            .is_some_and(|rest| rest.starts_with('@'))
 }
 
 /// How plugins are loaded.
@@ -91,12 +103,15 @@ impl LoadOptions {
         wasi.dirs.extend(own.wasi.dirs.iter().cloned());
         wasi.env.extend(own.wasi.env.iter().cloned());
         wasi.network.extend(own.wasi.network.iter().copied());
+        let mut imports = defaults.imports.clone();
+        imports.extend(own.imports.iter().cloned());
         PluginSettings {
             timeout: own.timeout.or(defaults.timeout),
             function_timeouts,
             warm_instances: own.warm_instances.or(defaults.warm_instances),
             fuel: own.fuel.or(defaults.fuel),
             wasi,
+            imports,
         }
     }
 }
@@ -151,7 +166,13 @@ pub enum LoadError {
 struct Linked {
     file: String,
     component: Component,
+    /// Linked with every host interface: what calls use once the plugin is accepted.
     pre: InstancePre<HostState>,
+    /// Linked with WASI only, everything else trapping: what `get-manifest` runs on, so a
+    /// plugin touches no capability before its grants are checked.
+    manifest_pre: InstancePre<HostState>,
+    /// Host interfaces (beyond WASI) the component imports and the host provides.
+    capabilities: Vec<String>,
     get_manifest: ComponentExportIndex,
 }
 
@@ -266,26 +287,30 @@ fn link(
         .ok_or_else(|| {
             format!("not a plugin: the component does not export `{PLUGIN_COMMON}` with `get-manifest` (see wit/common/plugin.wit)")
         })?;
-    let pre = match runtime.linker().instantiate_pre(&component) {
-        Ok(pre) => pre,
-        Err(error) => {
-            let (missing, with_traps) =
-                imports::missing_imports(runtime.engine(), runtime.linker(), &component);
-            if missing.is_empty() {
-                return Err(format!("cannot be linked: {error:#}"));
-            }
-            if options.unknown_imports == UnknownImports::Reject {
-                return Err(imports::describe_missing(&missing));
-            }
-            with_traps.instantiate_pre(&component).map_err(|e| {
-                format!("cannot be linked even with unknown imports as traps: {e:#}")
-            })?
-        }
-    };
+    let (missing, with_traps) =
+        imports::missing_imports(runtime.engine(), runtime.linker(), &component);
+    if !missing.is_empty() && options.unknown_imports == UnknownImports::Reject {
+        return Err(imports::describe_missing(&missing));
+    }
+    let pre = with_traps
+        .instantiate_pre(&component)
+        .map_err(|e| format!("cannot be linked: {e:#}"))?;
+    let (beyond_wasi, wasi_only) =
+        imports::missing_imports(runtime.engine(), runtime.wasi_linker(), &component);
+    let manifest_pre = wasi_only
+        .instantiate_pre(&component)
+        .map_err(|e| format!("cannot be linked: {e:#}"))?;
+    let capabilities = beyond_wasi
+        .into_iter()
+        .map(|import| import.name)
+        .filter(|name| !missing.iter().any(|m| &m.name == name))
+        .collect();
     Ok(Linked {
         file,
         component,
         pre,
+        manifest_pre,
+        capabilities,
         get_manifest,
     })
 }
@@ -303,7 +328,7 @@ async fn read_manifest(runtime: &Runtime, linked: &Linked) -> Result<Manifest, S
     };
     let outcome = async {
         let instance = linked
-            .pre
+            .manifest_pre
             .instantiate_async(&mut store)
             .await
             .map_err(|e| explain("instantiation", e))?;
@@ -336,11 +361,24 @@ fn validate(
     let mut problems = manifest::check_manifest(&manifest);
     let (functions, export_problems) = check_exports(runtime, &linked.component, &manifest);
     problems.extend(export_problems);
+    let settings = options.settings(&manifest.plugin_name);
+    let ungranted: Vec<String> = linked
+        .capabilities
+        .iter()
+        .filter(|import| !settings.imports.iter().any(|grant| grants(grant, import)))
+        .map(|import| format!("`{import}`"))
+        .collect();
+    if !ungranted.is_empty() {
+        problems.push(format!(
+            "imports {} without a grant: host configuration must grant it (`imports` under [plugins.{}])",
+            ungranted.join(", "),
+            manifest.plugin_name
+        ));
+    }
     if !problems.is_empty() {
         problems.dedup();
         return Err((linked.file, problems.join("; ")));
     }
-    let settings = options.settings(&manifest.plugin_name);
     Ok(Plugin {
         name: Arc::from(manifest.plugin_name.as_str()),
         file: linked.file,
@@ -413,4 +451,18 @@ fn check_exports(
         }
     }
     (functions, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grants;
+
+    #[test]
+    fn a_grant_without_version_covers_every_version() {
+        assert!(grants("my:app/docs", "my:app/docs"));
+        assert!(grants("my:app/docs", "my:app/docs@1.2.0"));
+        assert!(grants("my:app/docs@1.2.0", "my:app/docs@1.2.0"));
+        assert!(!grants("my:app/docs@1.2.0", "my:app/docs@2.0.0"));
+        assert!(!grants("my:app/doc", "my:app/docs"));
+    }
 }

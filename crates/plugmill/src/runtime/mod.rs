@@ -80,6 +80,7 @@ impl Default for RuntimeOptions {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
+    wasi_linker: Linker<HostState>,
     options: RuntimeOptions,
     allocation: AllocationKind,
     no_grants: Arc<sandbox::WasiGrants>,
@@ -93,6 +94,7 @@ impl Runtime {
         let (engine, allocation) = engine::build(&options)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        let wasi_linker = linker.clone();
         for extension in extensions {
             extension(&mut linker)?;
         }
@@ -101,6 +103,7 @@ impl Runtime {
         Ok(Self {
             engine,
             linker,
+            wasi_linker,
             options,
             allocation,
             no_grants: Arc::default(),
@@ -116,6 +119,11 @@ impl Runtime {
     /// The linker holding every host interface.
     pub fn linker(&self) -> &Linker<HostState> {
         &self.linker
+    }
+
+    /// The linker holding WASI only: manifests are read with it, before grants are checked.
+    pub fn wasi_linker(&self) -> &Linker<HostState> {
+        &self.wasi_linker
     }
 
     /// The options this runtime was built with.

@@ -6,9 +6,8 @@ use serde_json::json;
 
 use super::{builder, load_with, plugin_dir};
 
-#[tokio::test]
-async fn an_embedder_interface_is_linked_and_sees_the_calling_plugin() {
-    let with_greeting = builder().host_interfaces(|linker| {
+fn with_greeting() -> plugmill::ManagerBuilder {
+    builder().host_interfaces(|linker| {
         linker.instance("test:host/greeting")?.func_wrap(
             "greeting-prefix",
             |store: StoreContextMut<'_, HostState>, (): ()| {
@@ -16,7 +15,12 @@ async fn an_embedder_interface_is_linked_and_sees_the_calling_plugin() {
             },
         )?;
         Ok(())
-    });
+    })
+}
+
+#[tokio::test]
+async fn an_embedder_interface_is_linked_and_sees_the_calling_plugin() {
+    let with_greeting = with_greeting().grant_import("host-extension", "test:host/greeting");
     let (manager, report, _dir) =
         load_with(with_greeting, &[("h.wasm", test_plugins::HOST_EXTENSION)]).await;
     assert!(report.rejected.is_empty(), "{:#?}", report.rejected);
@@ -43,4 +47,21 @@ async fn without_the_interface_the_plugin_is_rejected_naming_it() {
         "{}",
         report.rejected[0].reason
     );
+}
+
+#[tokio::test]
+async fn a_provided_interface_that_is_not_granted_is_rejected_naming_it() {
+    let (_, report, _dir) =
+        load_with(with_greeting(), &[("h.wasm", test_plugins::HOST_EXTENSION)]).await;
+    assert!(report.loaded.is_empty());
+    let reason = &report.rejected[0].reason;
+    assert!(
+        reason.contains("imports `test:host/greeting` without a grant")
+            && reason.contains("[plugins.host-extension]"),
+        "{reason}"
+    );
+    let granted_to_all = with_greeting().grant_import("*", "test:host/greeting");
+    let (_, report, _dir) =
+        load_with(granted_to_all, &[("h.wasm", test_plugins::HOST_EXTENSION)]).await;
+    assert_eq!(report.loaded.len(), 1, "{:?}", report.rejected);
 }

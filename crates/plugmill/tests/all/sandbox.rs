@@ -323,6 +323,48 @@ mod grants {
     }
 
     #[tokio::test]
+    async fn outbound_network_reaches_only_listed_addresses() {
+        let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let grants = WasiGrants {
+            network: std::collections::HashSet::from([allowed.local_addr().unwrap()]),
+            ..WasiGrants::default()
+        };
+        let (manager, _, _dir) = load_with(
+            builder().grant_wasi("net-opener", grants),
+            &[("n.wasm", test_plugins::NET_OPENER)],
+        )
+        .await;
+        let to_allowed = json!(allowed.local_addr().unwrap().to_string());
+        let granted = manager
+            .call_hook_json("connect-wasi", &[to_allowed])
+            .await
+            .remove(0);
+        assert_eq!(granted.result.unwrap(), vec![json!({"ok": "connected"})]);
+        allowed.set_nonblocking(true).unwrap();
+        assert!(
+            allowed.accept().is_ok(),
+            "the connection reached the listed listener"
+        );
+
+        let to_other = json!(other.local_addr().unwrap().to_string());
+        let denied = manager
+            .call_hook_json("connect-wasi", &[to_other])
+            .await
+            .remove(0);
+        let error = denied.result.unwrap().remove(0);
+        assert!(
+            error["err"].as_str().unwrap().contains("access-denied"),
+            "{error}"
+        );
+        other.set_nonblocking(true).unwrap();
+        assert!(
+            other.accept().is_err(),
+            "nothing reached the unlisted listener"
+        );
+    }
+
+    #[tokio::test]
     async fn a_function_can_have_its_own_deadline() {
         let (manager, _, _dir) = load_with(
             builder()

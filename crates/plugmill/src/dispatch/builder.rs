@@ -89,11 +89,7 @@ impl ManagerBuilder {
     /// Grants `plugin` (or every plugin, with `*`) WASI access: directories, environment
     /// variables, outbound network. Nothing is granted by default.
     pub fn grant_wasi(mut self, plugin: &str, grants: WasiGrants) -> Self {
-        let settings = if plugin == "*" {
-            &mut self.load.defaults
-        } else {
-            self.settings(plugin)
-        };
+        let settings = self.settings_or_defaults(plugin);
         settings.wasi.dirs.extend(grants.dirs);
         settings.wasi.env.extend(grants.env);
         settings.wasi.network.extend(grants.network);
@@ -104,11 +100,7 @@ impl ManagerBuilder {
     /// e.g. `plugins-manager:transactions-manager/transaction` or an embedder's interface. A
     /// plugin importing a provided interface it is not granted is rejected at load.
     pub fn grant_import(mut self, plugin: &str, interface: &str) -> Self {
-        let settings = if plugin == "*" {
-            &mut self.load.defaults
-        } else {
-            self.settings(plugin)
-        };
+        let settings = self.settings_or_defaults(plugin);
         settings.imports.push(interface.to_string());
         self
     }
@@ -269,6 +261,15 @@ impl ManagerBuilder {
 
     fn settings(&mut self, plugin: &str) -> &mut PluginSettings {
         self.load.plugins.entry(plugin.to_string()).or_default()
+    }
+
+    /// The settings of `plugin`, or the defaults of every plugin for `*`.
+    fn settings_or_defaults(&mut self, plugin: &str) -> &mut PluginSettings {
+        if plugin == "*" {
+            &mut self.load.defaults
+        } else {
+            self.settings(plugin)
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! option of linking unknown imports as traps.
 
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker, LinkerInstance, ResourceType};
+use wasmtime::component::{Component, InstancePre, Linker, LinkerInstance, ResourceType};
 use wasmtime::Engine;
 
 use crate::runtime::HostState;
@@ -21,8 +21,8 @@ pub struct MissingImport {
     pub detail: String,
 }
 
-/// Every import of `component` that `linker` cannot satisfy (empty when it links), and a copy
-/// of the linker in which exactly those imports are defined as functions that trap.
+/// Every import of `component` that `linker` cannot satisfy (empty when it links), and the
+/// component pre-instantiated with exactly those imports defined as functions that trap.
 ///
 /// wasmtime's own `define_unknown_imports_as_traps` is not used: it looks names up exactly,
 /// so a plugin importing `wasi:cli/stdout@0.2.6` from a linker holding `@0.2.12` would get
@@ -31,19 +31,21 @@ pub fn missing_imports(
     engine: &Engine,
     linker: &Linker<HostState>,
     component: &Component,
-) -> (Vec<MissingImport>, Linker<HostState>) {
-    let mut scratch = linker.clone();
-    if linker.instantiate_pre(component).is_ok() {
-        return (Vec::new(), scratch);
-    }
+) -> (Vec<MissingImport>, wasmtime::Result<InstancePre<HostState>>) {
+    let error = match linker.instantiate_pre(component) {
+        Ok(pre) => return (Vec::new(), Ok(pre)),
+        Err(error) => error,
+    };
     let ty = component.component_type();
     let imports: Vec<(String, ComponentItem)> = ty
         .imports(engine)
         .map(|(name, item)| (name.to_string(), item.ty))
         .collect();
+    let mut scratch = linker.clone();
     let mut missing: Vec<MissingImport> = Vec::new();
+    let mut outcome = Err(error);
     for _ in 0..=imports.len() {
-        let error = match scratch.instantiate_pre(component) {
+        let error = match outcome {
             Ok(_) => break,
             Err(error) => error,
         };
@@ -59,6 +61,7 @@ pub fn missing_imports(
                     .unwrap_or_else(|| "(unknown)".into()),
                 detail: format!("{error:#}"),
             });
+            outcome = Err(error);
             break;
         };
         missing.push(MissingImport {
@@ -66,8 +69,9 @@ pub fn missing_imports(
             detail: error.root_cause().to_string(),
         });
         stub(engine, &mut scratch.root(), name, name, item);
+        outcome = scratch.instantiate_pre(component);
     }
-    (missing, scratch)
+    (missing, outcome)
 }
 
 /// Defines `name` in `linker` as an item of type `item` whose functions trap. Items already

@@ -260,19 +260,21 @@ async fn compile_in_background(
     artifacts: Vec<PluginArtifact>,
 ) -> Vec<(String, Result<Component, String>)> {
     let engine = runtime.engine().clone();
+    let files: Vec<String> = artifacts.iter().map(|a| a.file.clone()).collect();
     let compiled = tokio::task::spawn_blocking(move || {
-        let results = compile::compile_all(&engine, &artifacts, |a| &a.bytes);
-        artifacts
-            .into_iter()
-            .map(|a| a.file)
-            .zip(results)
-            .collect::<Vec<_>>()
+        compile::compile_all(&engine, &artifacts, |a| &a.bytes)
     })
     .await;
-    compiled.unwrap_or_else(|error| {
-        tracing::error!(%error, "the compile task failed");
-        Vec::new()
-    })
+    match compiled {
+        Ok(results) => files.into_iter().zip(results).collect(),
+        Err(error) => {
+            let reason = format!("compilation did not finish: {error}");
+            files
+                .into_iter()
+                .map(|file| (file, Err(reason.clone())))
+                .collect()
+        }
+    }
 }
 
 fn link(
@@ -292,14 +294,10 @@ fn link(
     if !missing.is_empty() && options.unknown_imports == UnknownImports::Reject {
         return Err(imports::describe_missing(&missing));
     }
-    let pre = with_traps
-        .instantiate_pre(&component)
-        .map_err(|e| format!("cannot be linked: {e:#}"))?;
+    let pre = with_traps.map_err(|e| format!("cannot be linked: {e:#}"))?;
     let (beyond_wasi, wasi_only) =
         imports::missing_imports(runtime.engine(), runtime.wasi_linker(), &component);
-    let manifest_pre = wasi_only
-        .instantiate_pre(&component)
-        .map_err(|e| format!("cannot be linked: {e:#}"))?;
+    let manifest_pre = wasi_only.map_err(|e| format!("cannot be linked: {e:#}"))?;
     let capabilities = beyond_wasi
         .into_iter()
         .map(|import| import.name)

@@ -26,6 +26,10 @@
 //! env = ["TZ"]                 # names of host variables passed through
 //! dirs = [{ host = "/srv/audit", guest = "/audit", writable = false }]
 //! network = ["127.0.0.1:5432"]
+//! databases = ["audit"]       # names under [databases]
+//!
+//! [databases.audit]            # see capabilities::database::config
+//! url = "sqlite://audit.db"
 //! ```
 //!
 //! Unknown keys are errors, and every error names the file, the line and the key.
@@ -35,6 +39,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::capabilities::database::DatabaseConfig;
 
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -52,6 +58,10 @@ pub struct HostConfig {
     /// What the host trusts.
     #[serde(default)]
     pub trust: TrustConfig,
+    /// Named databases plugins may be granted (see
+    /// [`capabilities::database::config`](crate::capabilities::database::config)).
+    #[serde(default)]
+    pub databases: BTreeMap<String, DatabaseConfig>,
     /// Per-plugin settings and grants, by plugin name; `*` applies to every plugin.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -142,6 +152,10 @@ pub struct PluginConfig {
     /// `host:port` addresses the plugin may connect to.
     #[serde(default)]
     pub network: Vec<String>,
+    /// Databases (`[databases.NAME]`) the plugin may open; granting one also grants the
+    /// database interfaces.
+    #[serde(default)]
+    pub databases: Vec<String>,
 }
 
 /// A duration written as text, e.g. `"250ms"`.

@@ -8,6 +8,8 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 
 use super::PluginManager;
+use crate::capabilities::database::{self, DatabaseConfig, DatabaseSpec, Databases};
+use crate::capabilities::Shared;
 use crate::config::{ConfigError, HostConfig, PluginConfig, UnknownImportsConfig};
 use crate::loader::{LoadOptions, PluginSettings, UnknownImports};
 use crate::runtime::sandbox::DirGrant;
@@ -39,6 +41,7 @@ pub struct ManagerBuilder {
     runtime: RuntimeOptions,
     load: LoadOptions,
     extensions: Vec<LinkerExtension>,
+    databases: Databases,
 }
 
 impl ManagerBuilder {
@@ -102,6 +105,19 @@ impl ManagerBuilder {
     pub fn grant_import(mut self, plugin: &str, interface: &str) -> Self {
         let settings = self.settings_or_defaults(plugin);
         settings.imports.push(interface.to_string());
+        self
+    }
+
+    /// Adds the database `name` plugins may be granted, e.g. `hasura` for the seed interface.
+    pub fn database(mut self, name: &str, spec: DatabaseSpec) -> Self {
+        self.databases.insert(name, spec);
+        self
+    }
+
+    /// Lets `plugin` (every plugin, with `*`) open database `database`, and import the
+    /// database interfaces.
+    pub fn grant_database(mut self, plugin: &str, database: &str) -> Self {
+        self.databases.grant(plugin, database);
         self
     }
 
@@ -241,6 +257,26 @@ impl ManagerBuilder {
                 .pin(file, digest)
                 .map_err(|e| config.error(format!("[trust] pins: {e}")))?;
         }
+        for (name, database) in &config.databases {
+            let spec = database::config::resolve(name, database)
+                .map_err(|e| config.error(format!("[databases.{name}] {e}")))?;
+            self.databases.insert(name, spec);
+        }
+        for name in database::config::names_from_environment() {
+            if !config.databases.contains_key(&name) {
+                let spec =
+                    database::config::resolve(&name, &DatabaseConfig::default()).map_err(|e| {
+                        config.error(format!("{}: {e}", database::config::url_variable(&name)))
+                    })?;
+                self.databases.insert(&name, spec);
+            }
+        }
+        for (name, plugin) in &config.plugins {
+            for database in &plugin.databases {
+                self.databases.grant(name, database);
+            }
+        }
+        self.databases.check_grants().map_err(|e| config.error(e))?;
         for (name, plugin) in &config.plugins {
             let settings = plugin_settings(name, plugin)
                 .map_err(|e| config.error(format!("[plugins.{name}] {e}")))?;
@@ -254,8 +290,19 @@ impl ManagerBuilder {
     }
 
     /// Builds the engine and the linker.
-    pub fn build(self) -> anyhow::Result<PluginManager> {
-        let runtime = Runtime::new(self.runtime, &self.extensions)?;
+    pub fn build(mut self) -> anyhow::Result<PluginManager> {
+        let granted = self.databases.check_grants().map_err(anyhow::Error::msg)?;
+        for plugin in granted {
+            let settings = self.settings_or_defaults(&plugin);
+            settings
+                .imports
+                .extend(database::INTERFACES.iter().map(|i| i.to_string()));
+        }
+        let mut shared = Shared::default();
+        shared.insert(Arc::new(std::mem::take(&mut self.databases)));
+        let mut extensions: Vec<LinkerExtension> = vec![Arc::new(database::add_to_linker)];
+        extensions.extend(self.extensions);
+        let runtime = Runtime::new(self.runtime, &extensions, shared)?;
         Ok(PluginManager::new(Arc::new(runtime), self.load))
     }
 

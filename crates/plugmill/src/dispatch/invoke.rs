@@ -1,6 +1,7 @@
 //! Calling one export of one plugin: take an instance (fresh from the pre-instantiated
-//! component by default, or warm from the plugin's pool), call, then drop the instance or
-//! return it to the pool if the call succeeded.
+//! component by default, or warm from the plugin's pool), call, end what the call left open
+//! (see [`crate::capabilities::CallScope`]), then drop the instance or return it to the pool
+//! if the call succeeded.
 
 use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, Val};
 
@@ -70,14 +71,16 @@ impl Plugin {
         })
     }
 
-    /// Ends a call: logs the plugin's output, returns a healthy warm instance to the pool, and
-    /// turns a failure into a [`CallError`].
-    fn finish<T>(
+    /// Ends a call: releases what it left open (an uncommitted transaction is rolled back),
+    /// logs the plugin's output, returns a healthy warm instance to the pool, and turns a
+    /// failure into a [`CallError`].
+    async fn finish<T>(
         &self,
-        lease: Lease,
+        mut lease: Lease,
         function: &str,
         outcome: wasmtime::Result<T>,
     ) -> Result<T, CallError> {
+        lease.instance.store.data_mut().end_call().await;
         let stderr = lease.instance.store.data().flush_output();
         let fuel_used = lease
             .fuel_budget
@@ -118,7 +121,9 @@ impl Plugin {
             .func
             .call_async(&mut lease.instance.store, args, &mut results)
             .await;
-        self.finish(lease, function, outcome).map(|()| results)
+        self.finish(lease, function, outcome)
+            .await
+            .map(|()| results)
     }
 
     /// Calls `function` through a typed function: no dynamic values on the way in or out.
@@ -139,7 +144,7 @@ impl Plugin {
             Err(error) => return Err(self.bad_arguments(export, function, format!("{error:#}"))),
         };
         let outcome = typed.call_async(&mut lease.instance.store, args).await;
-        self.finish(lease, function, outcome)
+        self.finish(lease, function, outcome).await
     }
 
     fn bad_arguments(&self, export: &ExportedFunc, function: &str, reason: String) -> CallError {

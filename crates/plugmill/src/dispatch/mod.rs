@@ -72,6 +72,12 @@ impl PluginManager {
         }
     }
 
+    /// The databases plugins may be granted, with their pools: for the host's own queries on
+    /// the same pools.
+    pub fn databases(&self) -> Arc<crate::capabilities::database::Databases> {
+        self.runtime.shared().get().unwrap_or_default()
+    }
+
     /// The runtime: engine, linker and options.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime

@@ -24,6 +24,8 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store};
 
+use crate::capabilities::Shared;
+
 pub use engine::{Allocation, AllocationKind};
 pub use state::{DeadlineExceeded, HostState, MemoryLimitExceeded};
 
@@ -84,13 +86,18 @@ pub struct Runtime {
     options: RuntimeOptions,
     allocation: AllocationKind,
     no_grants: Arc<sandbox::WasiGrants>,
+    shared: Arc<Shared>,
     _ticker: epoch::EpochTicker,
 }
 
 impl Runtime {
     /// Builds the engine (pooling allocator where possible), starts the epoch ticker and links
     /// WASI plus every extension.
-    pub fn new(options: RuntimeOptions, extensions: &[LinkerExtension]) -> anyhow::Result<Self> {
+    pub fn new(
+        options: RuntimeOptions,
+        extensions: &[LinkerExtension],
+        shared: Shared,
+    ) -> anyhow::Result<Self> {
         let (engine, allocation) = engine::build(&options)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -107,6 +114,7 @@ impl Runtime {
             options,
             allocation,
             no_grants: Arc::default(),
+            shared: Arc::new(shared),
             _ticker: ticker,
         })
     }
@@ -124,6 +132,11 @@ impl Runtime {
     /// The linker holding WASI only: manifests are read with it, before grants are checked.
     pub fn wasi_linker(&self) -> &Linker<HostState> {
         &self.wasi_linker
+    }
+
+    /// State shared by every call (see [`Shared`]).
+    pub fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// The options this runtime was built with.
@@ -150,7 +163,12 @@ impl Runtime {
         timeout: Duration,
         fuel: Option<u64>,
     ) -> Store<HostState> {
-        let state = HostState::new(plugin.clone(), grants.clone(), &self.options);
+        let state = HostState::new(
+            plugin.clone(),
+            grants.clone(),
+            self.shared.clone(),
+            &self.options,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state.limiter());
         store.epoch_deadline_callback(state::check_deadline);

@@ -13,6 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::output::{log_captured, CapturedOutput};
 use super::sandbox::WasiGrants;
 use super::RuntimeOptions;
+use crate::capabilities::{CallScope, CallScopes, ScopeContext, Shared};
 
 /// The error a call fails with when it runs past its deadline.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub struct HostState {
     output_cap: usize,
     limits: Limits,
     deadline: Instant,
+    shared: Arc<Shared>,
+    scopes: CallScopes,
 }
 
 /// WASI state, built on first use: most hook calls never touch WASI and skip this cost.
@@ -49,7 +52,12 @@ struct Limits {
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: Arc<str>, grants: Arc<WasiGrants>, options: &RuntimeOptions) -> Self {
+    pub(crate) fn new(
+        plugin: Arc<str>,
+        grants: Arc<WasiGrants>,
+        shared: Arc<Shared>,
+        options: &RuntimeOptions,
+    ) -> Self {
         Self {
             plugin,
             table: ResourceTable::new(),
@@ -62,7 +70,33 @@ impl HostState {
                 max_instances: options.max_instances,
             },
             deadline: Instant::now() + options.call_timeout,
+            shared,
+            scopes: CallScopes::default(),
         }
+    }
+
+    /// When the current call must be over: host functions that wait (on a database, the
+    /// network) bound their waits by it, since the deadline cannot interrupt the host.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The call scope of type `S` (see [`CallScope`]), created on first use in this call.
+    pub fn call_scope<S: CallScope>(
+        &mut self,
+        create: impl FnOnce(ScopeContext<'_>) -> S,
+    ) -> &mut S {
+        let context = ScopeContext {
+            shared: &self.shared,
+            plugin: &self.plugin,
+            deadline: self.deadline,
+        };
+        self.scopes.get_or_insert_with(|| create(context))
+    }
+
+    /// Ends every call scope: what the call left open is released before the next call.
+    pub(crate) async fn end_call(&mut self) {
+        self.scopes.end_call().await;
     }
 
     /// The name of the plugin this store runs (for host functions that need the caller).

@@ -1,6 +1,7 @@
 //! plugmill's integration tests: one binary, shared helpers, test plugins built from source
 //! by the `test-plugins` crate.
 
+mod database;
 mod dispatch;
 mod host_extension;
 mod instances;

@@ -232,18 +232,6 @@ async fn sockets_are_denied_by_default() {
     );
 }
 
-#[tokio::test]
-async fn importing_the_database_without_it_being_provided_is_rejected() {
-    let (_, report, _dir) = load_with(builder(), &[("db.wasm", test_plugins::DB_USER)]).await;
-    assert!(
-        report.rejected[0]
-            .reason
-            .contains("`plugins-manager:transactions-manager/transaction`"),
-        "{:?}",
-        report.rejected
-    );
-}
-
 mod grants {
     //! Host configuration grants WASI access, one plugin at a time.
 

@@ -1,0 +1,224 @@
+//! Configuration of the database capability: `[databases.NAME]` in `plugmill.toml`, the
+//! `PLUGMILL_DATABASE_<NAME>` environment variables, and the per-plugin `databases` grant.
+//!
+//! ```toml
+//! [databases.hasura]
+//! url = "postgres://app@127.0.0.1:5432/hasura"
+//! max_connections = 16          # default 10 (PostgreSQL), 4 (SQLite)
+//! acquire_timeout = "5s"        # waiting for a free connection
+//! statement_timeout = "30s"     # one statement; never past the call's deadline
+//! max_rows = 100000             # rows one query may return
+//!
+//! [databases.audit]
+//! url = "sqlite://data/audit.db" # created if missing
+//!
+//! [databases.keycloak]
+//! url_env = "KEYCLOAK_DATABASE_URL" # the URL is read from this variable
+//!
+//! [plugins.audit-log]
+//! databases = ["audit"]
+//! ```
+//!
+//! `PLUGMILL_DATABASE_HASURA=postgres://...` sets (or overrides) the URL of database `hasura`,
+//! so credentials need not be written in the file.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+
+/// `[databases.NAME]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://...` / `postgresql://...`, or `sqlite://PATH` / `sqlite:PATH`.
+    pub url: Option<String>,
+    /// The name of an environment variable holding the URL.
+    pub url_env: Option<String>,
+    /// Connections in the pool.
+    pub max_connections: Option<u32>,
+    /// How long `begin` waits for a free connection.
+    #[serde(default, with = "humantime_serde")]
+    pub acquire_timeout: Option<Duration>,
+    /// How long one statement may run (bounded by the call's deadline).
+    #[serde(default, with = "humantime_serde")]
+    pub statement_timeout: Option<Duration>,
+    /// Rows one query may return.
+    pub max_rows: Option<usize>,
+}
+
+/// Where a database lives.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A PostgreSQL server.
+    Postgres(PgConnectOptions),
+    /// A SQLite file.
+    Sqlite(SqliteConnectOptions),
+}
+
+/// A database ready to be opened: where it is and its limits.
+#[derive(Clone, Debug)]
+pub struct DatabaseSpec {
+    /// Where it lives.
+    pub backend: Backend,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long `begin` waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// How long one statement may run.
+    pub statement_timeout: Duration,
+    /// Rows one query may return.
+    pub max_rows: usize,
+}
+
+impl DatabaseSpec {
+    /// A database at `url` with the default limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plugmill::capabilities::database::DatabaseSpec;
+    ///
+    /// assert!(DatabaseSpec::from_url("sqlite://plugmill.db").is_ok());
+    /// assert!(DatabaseSpec::from_url("postgres://app@127.0.0.1/app").is_ok());
+    /// assert!(DatabaseSpec::from_url("mysql://x").is_err());
+    /// ```
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        Self::from_config(url, &DatabaseConfig::default())
+    }
+
+    fn from_config(url: &str, config: &DatabaseConfig) -> Result<Self, String> {
+        let url = url.trim();
+        let (backend, default_connections) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| format!("`{}` is not a valid PostgreSQL URL: {e}", redact(url)))?;
+                (Backend::Postgres(options.application_name("plugmill")), 10)
+            } else if url.starts_with("sqlite:") {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| format!("`{url}` is not a valid SQLite URL: {e}"))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(config.acquire_timeout.unwrap_or(Duration::from_secs(5)));
+                (Backend::Sqlite(options), 4)
+            } else {
+                return Err(format!(
+                "`{}` is not a database URL plugmill knows: use postgres://... or sqlite://PATH",
+                redact(url)
+            ));
+            };
+        let max_connections = config.max_connections.unwrap_or(default_connections);
+        if max_connections == 0 {
+            return Err("max_connections must be at least 1".into());
+        }
+        Ok(Self {
+            backend,
+            max_connections,
+            acquire_timeout: config.acquire_timeout.unwrap_or(Duration::from_secs(5)),
+            statement_timeout: config.statement_timeout.unwrap_or(Duration::from_secs(30)),
+            max_rows: config.max_rows.unwrap_or(100_000),
+        })
+    }
+}
+
+/// The environment variable that sets the URL of database `name`.
+pub fn url_variable(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => c.to_ascii_uppercase(),
+            'A'..='Z' | '0'..='9' => c,
+            _ => '_',
+        })
+        .collect();
+    format!("PLUGMILL_DATABASE_{name}")
+}
+
+/// Resolves `[databases.NAME]` against the environment: `PLUGMILL_DATABASE_<NAME>` first,
+/// then `url_env`, then `url`.
+pub fn resolve(name: &str, config: &DatabaseConfig) -> Result<DatabaseSpec, String> {
+    let url = match std::env::var(url_variable(name)) {
+        Ok(url) => url,
+        Err(_) => match (&config.url_env, &config.url) {
+            (Some(variable), _) => std::env::var(variable).map_err(|_| {
+                format!("url_env: the environment variable `{variable}` is not set")
+            })?,
+            (None, Some(url)) => url.clone(),
+            (None, None) => {
+                return Err(format!(
+                    "no URL: set `url`, `url_env`, or the variable {}",
+                    url_variable(name)
+                ))
+            }
+        },
+    };
+    DatabaseSpec::from_config(&url, config)
+}
+
+/// Databases named only in the environment (`PLUGMILL_DATABASE_<NAME>` with no
+/// `[databases.name]`): their lower-case names.
+pub fn names_from_environment() -> Vec<String> {
+    std::env::vars()
+        .filter_map(|(key, _)| {
+            let name = key.strip_prefix("PLUGMILL_DATABASE_")?;
+            (!name.is_empty()).then(|| name.to_ascii_lowercase())
+        })
+        .collect()
+}
+
+/// A URL with its password replaced, for error messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        let error = DatabaseSpec::from_url("mysql://app:s3cret@db/x").unwrap_err();
+        assert!(!error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn names_map_to_variables() {
+        assert_eq!(url_variable("hasura"), "PLUGMILL_DATABASE_HASURA");
+        assert_eq!(url_variable("audit-log"), "PLUGMILL_DATABASE_AUDIT_LOG");
+    }
+
+    #[test]
+    fn a_database_needs_a_url_and_a_pool() {
+        let missing = resolve("nowhere", &DatabaseConfig::default()).unwrap_err();
+        assert!(missing.contains("PLUGMILL_DATABASE_NOWHERE"), "{missing}");
+        let empty_pool = DatabaseConfig {
+            url: Some("sqlite://x.db".into()),
+            max_connections: Some(0),
+            ..DatabaseConfig::default()
+        };
+        assert!(resolve("x", &empty_pool)
+            .unwrap_err()
+            .contains("max_connections"));
+    }
+}

@@ -1,0 +1,201 @@
+//! The database capability: plugins run SQL inside transactions the host owns, on named
+//! PostgreSQL databases (pooled) or SQLite files (the embedded default).
+//!
+//! Two interfaces serve it, side by side:
+//! - [`seed`]: `plugins-manager:transactions-manager/transaction`, exactly as plugins of the
+//!   seed system import it (databases `hasura` and `keycloak`, text parameters, rows as JSON);
+//! - [`typed`]: `plugmill:database/transactions@0.1.0` (WIT in `wit/database.wit` beside this
+//!   file): `begin(database)` returns a transaction resource; typed parameters and rows.
+//!
+//! Both run on one [`Session`](session::Session) per call. What it guarantees:
+//! - a plugin opens only the databases its grant names (`[plugins.NAME] databases = [...]`);
+//! - a transaction the call did not commit is rolled back when the call ends, traps or runs
+//!   out of time, and its connection goes back to the pool;
+//! - every wait (a free connection, a statement) ends by the call's deadline, and each
+//!   statement by the database's `statement_timeout`;
+//! - failures come back to the plugin as `Err` values naming what went wrong and where.
+//!
+//! Modules: [`config`] (configuration), [`session`] (per-call transactions), [`postgres`] and
+//! [`sqlite`] (binding parameters, converting rows), [`value`] (values as JSON).
+
+pub mod config;
+pub mod postgres;
+pub mod seed;
+pub mod session;
+pub mod sqlite;
+pub mod typed;
+pub mod value;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use wasmtime::component::{HasSelf, Linker};
+
+pub use config::{Backend, DatabaseConfig, DatabaseSpec};
+pub use typed::plugmill::database::types::{Column, DatabaseError, ErrorKind, Rows, Value};
+
+use crate::runtime::HostState;
+use session::Session;
+
+/// The interfaces a database grant lets a plugin import.
+pub const INTERFACES: [&str; 3] = [
+    "plugins-manager:transactions-manager/transaction",
+    "plugmill:database/transactions",
+    "plugmill:database/types",
+];
+
+/// The named databases of a host and which plugin may open which. Pools connect on first use.
+#[derive(Debug, Default)]
+pub struct Databases {
+    databases: BTreeMap<String, Arc<Database>>,
+    grants: HashMap<String, BTreeSet<String>>,
+}
+
+/// One named database and its pool.
+#[derive(Debug)]
+pub struct Database {
+    name: String,
+    spec: DatabaseSpec,
+    pool: OnceLock<Pool>,
+}
+
+/// A connection pool of either backend.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    /// PostgreSQL.
+    Postgres(PgPool),
+    /// SQLite.
+    Sqlite(SqlitePool),
+}
+
+impl Databases {
+    /// Adds (or replaces) the database `name`.
+    pub fn insert(&mut self, name: &str, spec: DatabaseSpec) {
+        let database = Database {
+            name: name.to_string(),
+            spec,
+            pool: OnceLock::new(),
+        };
+        self.databases.insert(name.to_string(), Arc::new(database));
+    }
+
+    /// Lets `plugin` (every plugin, with `*`) open `database`.
+    pub fn grant(&mut self, plugin: &str, database: &str) {
+        self.grants
+            .entry(plugin.to_string())
+            .or_default()
+            .insert(database.to_string());
+    }
+
+    /// Plugins (or `*`) with a grant, and the first granted database that is not configured.
+    pub(crate) fn check_grants(&self) -> Result<Vec<String>, String> {
+        for (plugin, databases) in &self.grants {
+            if let Some(unknown) = databases.iter().find(|d| !self.databases.contains_key(*d)) {
+                return Err(format!(
+                    "[plugins.{plugin}] databases: `{unknown}` is not a configured database ({})",
+                    self.describe_names()
+                ));
+            }
+        }
+        Ok(self.grants.keys().cloned().collect())
+    }
+
+    fn describe_names(&self) -> String {
+        if self.databases.is_empty() {
+            "none is configured: add [databases.NAME]".into()
+        } else {
+            let names: Vec<&str> = self.databases.keys().map(String::as_str).collect();
+            format!("configured: {}", names.join(", "))
+        }
+    }
+
+    /// The database `name`, if `plugin` may open it.
+    pub(crate) fn open(&self, plugin: &str, name: &str) -> Result<Arc<Database>, DatabaseError> {
+        let granted = |key: &str| self.grants.get(key).is_some_and(|set| set.contains(name));
+        let database = self.databases.get(name);
+        match database {
+            Some(database) if granted(plugin) || granted("*") => Ok(database.clone()),
+            Some(_) => Err(error(
+                ErrorKind::NotPermitted,
+                format!(
+                    "not permitted: plugin `{plugin}` is not granted database `{name}` (grant it with `databases = [\"{name}\"]` under [plugins.{plugin}])"
+                ),
+            )),
+            None => Err(error(
+                ErrorKind::UnknownDatabase,
+                format!("no database named `{name}` ({})", self.describe_names()),
+            )),
+        }
+    }
+
+    /// The pool of database `name`, connecting lazily: for the host's own queries beside the
+    /// plugins' (the pool is shared). Must be called inside a tokio runtime.
+    pub fn pool(&self, name: &str) -> Option<Pool> {
+        Some(self.databases.get(name)?.pool().clone())
+    }
+
+    /// Names of the configured databases.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.databases.keys().map(String::as_str)
+    }
+}
+
+impl Database {
+    /// The configured name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where it is and its limits.
+    pub fn spec(&self) -> &DatabaseSpec {
+        &self.spec
+    }
+
+    /// The pool, created on first use (inside the tokio runtime).
+    pub(crate) fn pool(&self) -> &Pool {
+        self.pool.get_or_init(|| match &self.spec.backend {
+            Backend::Postgres(options) => Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(self.spec.max_connections)
+                    .acquire_timeout(self.spec.acquire_timeout)
+                    .connect_lazy_with(options.clone()),
+            ),
+            Backend::Sqlite(options) => Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(self.spec.max_connections)
+                    .acquire_timeout(self.spec.acquire_timeout)
+                    .after_connect(|connection, _| Box::pin(sqlite::confine(connection)))
+                    .connect_lazy_with(options.clone()),
+            ),
+        })
+    }
+}
+
+/// A [`DatabaseError`] of `kind`.
+pub(crate) fn error(kind: ErrorKind, message: impl Into<String>) -> DatabaseError {
+    DatabaseError {
+        kind,
+        message: message.into(),
+    }
+}
+
+/// Links both database interfaces. Always linked: a plugin importing them without a grant is
+/// rejected at load by the import check.
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+    fn session(state: &mut HostState) -> &mut Session {
+        state.call_scope(Session::new)
+    }
+    seed::plugins_manager::transactions_manager::transaction::add_to_linker::<
+        HostState,
+        HasSelf<Session>,
+    >(linker, session)?;
+    typed::plugmill::database::types::add_to_linker::<HostState, HasSelf<Session>>(
+        linker, session,
+    )?;
+    typed::plugmill::database::transactions::add_to_linker::<HostState, HasSelf<Session>>(
+        linker, session,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! [`Session`]: the transactions one call has open. A call scope (see
+//! [`crate::capabilities::CallScope`]): when the call ends, however it ends, every transaction
+//! still open is rolled back and its connection returned to its pool.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+use super::postgres::PgTransaction;
+use super::sqlite::SqliteTransaction;
+use super::{error, Database, DatabaseError, Databases, ErrorKind, Pool, Rows};
+use crate::capabilities::{CallScope, ScopeContext};
+
+/// Transactions one call may hold open at once.
+pub const MAX_OPEN_TRANSACTIONS: usize = 16;
+
+/// Time a rollback at the end of a call may take before its connection is dropped instead.
+const ROLLBACK_GRACE: Duration = Duration::from_secs(5);
+
+/// Parameters of a statement.
+pub enum Params {
+    /// Typed values (`plugmill:database`).
+    Typed(Vec<super::Value>),
+    /// Text, converted to the type the statement gives each parameter (the seed interface).
+    Text(Vec<String>),
+}
+
+impl Params {
+    fn len(&self) -> usize {
+        match self {
+            Params::Typed(values) => values.len(),
+            Params::Text(values) => values.len(),
+        }
+    }
+
+    /// Checks the count against what the statement expects.
+    pub(crate) fn check_count(&self, expected: usize) -> Result<(), DatabaseError> {
+        if self.len() == expected {
+            return Ok(());
+        }
+        Err(error(
+            ErrorKind::Parameters,
+            format!(
+                "the statement has {expected} parameter{}, {} given",
+                if expected == 1 { "" } else { "s" },
+                self.len()
+            ),
+        ))
+    }
+}
+
+/// An open transaction of either backend.
+enum Backend {
+    Postgres(PgTransaction),
+    Sqlite(SqliteTransaction),
+}
+
+/// One transaction of the call.
+struct Open {
+    database: Arc<Database>,
+    /// `None` once committed, rolled back or abandoned after a timeout.
+    backend: Option<Backend>,
+    /// Why the transaction can no longer be used.
+    closed: &'static str,
+}
+
+/// The transactions of one call.
+pub struct Session {
+    databases: Arc<Databases>,
+    plugin: Arc<str>,
+    deadline: Instant,
+    open: BTreeMap<u32, Open>,
+    next_id: u32,
+    /// The transactions of the seed interface, by database name.
+    pub(crate) seed: BTreeMap<&'static str, u32>,
+}
+
+impl Session {
+    /// The session of a new call.
+    pub fn new(context: ScopeContext<'_>) -> Self {
+        Self {
+            databases: context.shared.get::<Databases>().unwrap_or_default(),
+            plugin: context.plugin.clone(),
+            deadline: context.deadline,
+            open: BTreeMap::new(),
+            next_id: 1,
+            seed: BTreeMap::new(),
+        }
+    }
+
+    /// Runs `operation`, but not past the call's deadline.
+    async fn by_deadline<T>(
+        &self,
+        what: &str,
+        operation: impl Future<Output = Result<T, DatabaseError>>,
+    ) -> Result<T, DatabaseError> {
+        match tokio::time::timeout_at(self.deadline.into(), operation).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(error(
+                ErrorKind::Timeout,
+                format!("{what} did not finish before the call's deadline"),
+            )),
+        }
+    }
+
+    /// Time left to the call's deadline, capped at `limit`.
+    fn remaining(&self, limit: Duration) -> Duration {
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .min(limit)
+    }
+
+    /// Begins a transaction on `name`; returns its id.
+    pub async fn begin(&mut self, name: &str) -> Result<u32, DatabaseError> {
+        let database = self.databases.open(&self.plugin, name)?;
+        let live = self.open.values().filter(|t| t.backend.is_some()).count();
+        if live >= MAX_OPEN_TRANSACTIONS {
+            return Err(error(
+                ErrorKind::Limit,
+                format!("a call may hold {MAX_OPEN_TRANSACTIONS} transactions open at once"),
+            ));
+        }
+        let statement_timeout = self.remaining(database.spec.statement_timeout);
+        let what = format!("beginning a transaction on `{name}`");
+        let backend = self
+            .by_deadline(&what, async {
+                match database.pool() {
+                    Pool::Postgres(pool) => {
+                        PgTransaction::begin(&database, pool, statement_timeout)
+                            .await
+                            .map(Backend::Postgres)
+                    }
+                    Pool::Sqlite(pool) => SqliteTransaction::begin(&database, pool)
+                        .await
+                        .map(Backend::Sqlite),
+                }
+            })
+            .await?;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.open.insert(
+            id,
+            Open {
+                database,
+                backend: Some(backend),
+                closed: "",
+            },
+        );
+        tracing::debug!(plugin = %self.plugin, database = name, id, "transaction begun");
+        Ok(id)
+    }
+
+    /// Runs `sql` in transaction `id` and returns its rows.
+    pub async fn query(
+        &mut self,
+        id: u32,
+        sql: &str,
+        params: Params,
+    ) -> Result<Rows, DatabaseError> {
+        let deadline = self.deadline;
+        self.with_transaction(id, "the query", |database, mut backend| async move {
+            let outcome = match &mut backend {
+                Backend::Postgres(tx) => tx.query(&database, sql, params).await,
+                Backend::Sqlite(tx) => {
+                    let until = statement_deadline(&database, deadline);
+                    tx.query(&database, sql, params, until).await
+                }
+            };
+            (backend, outcome)
+        })
+        .await
+    }
+
+    /// Runs `sql` in transaction `id` and returns the number of rows it changed.
+    pub async fn execute(
+        &mut self,
+        id: u32,
+        sql: &str,
+        params: Params,
+    ) -> Result<u64, DatabaseError> {
+        let deadline = self.deadline;
+        self.with_transaction(id, "the statement", |database, mut backend| async move {
+            let outcome = match &mut backend {
+                Backend::Postgres(tx) => tx.execute(sql, params).await,
+                Backend::Sqlite(tx) => {
+                    let until = statement_deadline(&database, deadline);
+                    tx.execute(sql, params, until).await
+                }
+            };
+            (backend, outcome)
+        })
+        .await
+    }
+
+    /// Runs `operation` on the open transaction `id`, which it holds meanwhile. If the call's
+    /// deadline passes first, the transaction is abandoned: dropping it rolls it back.
+    async fn with_transaction<T, F, Fut>(
+        &mut self,
+        id: u32,
+        what: &str,
+        operation: F,
+    ) -> Result<T, DatabaseError>
+    where
+        F: FnOnce(Arc<Database>, Backend) -> Fut,
+        Fut: Future<Output = (Backend, Result<T, DatabaseError>)>,
+    {
+        let open = self.open.get_mut(&id).ok_or_else(unknown_transaction)?;
+        let Some(backend) = open.backend.take() else {
+            return Err(closed(&open.database.name, open.closed));
+        };
+        let database = open.database.clone();
+        let outcome =
+            tokio::time::timeout_at(self.deadline.into(), operation(database, backend)).await;
+        let open = self.open.get_mut(&id).ok_or_else(unknown_transaction)?;
+        match outcome {
+            Ok((backend, result)) => {
+                open.backend = Some(backend);
+                result
+            }
+            Err(_) => {
+                open.closed = "abandoned when the call's deadline passed";
+                Err(error(
+                    ErrorKind::Timeout,
+                    format!("{what} did not finish before the call's deadline; the transaction was rolled back"),
+                ))
+            }
+        }
+    }
+
+    /// Commits transaction `id`.
+    pub async fn commit(&mut self, id: u32) -> Result<(), DatabaseError> {
+        let backend = self.take(id, "committed")?;
+        let outcome = self
+            .by_deadline("the commit", async {
+                match backend {
+                    Backend::Postgres(tx) => tx.commit().await,
+                    Backend::Sqlite(tx) => tx.commit().await,
+                }
+            })
+            .await;
+        if outcome.is_err() {
+            if let Some(open) = self.open.get_mut(&id) {
+                open.closed = "failed to commit";
+            }
+        }
+        outcome
+    }
+
+    /// Rolls back transaction `id`.
+    pub async fn rollback(&mut self, id: u32) -> Result<(), DatabaseError> {
+        let backend = self.take(id, "rolled back")?;
+        self.by_deadline("the rollback", rollback(backend)).await
+    }
+
+    /// Forgets transaction `id`, rolling it back if it is still open.
+    pub async fn drop_transaction(&mut self, id: u32) {
+        if let Some(Open {
+            backend: Some(backend),
+            ..
+        }) = self.open.remove(&id)
+        {
+            if let Err(e) = self.by_deadline("the rollback", rollback(backend)).await {
+                tracing::warn!(plugin = %self.plugin, "rolling back a dropped transaction: {}", e.message);
+            }
+        }
+    }
+
+    /// The database transaction `id` runs on.
+    pub fn database_of(&self, id: u32) -> Option<&str> {
+        Some(self.open.get(&id)?.database.name.as_str())
+    }
+
+    /// Whether transaction `id` exists and is still open.
+    pub fn is_open(&self, id: u32) -> bool {
+        self.open
+            .get(&id)
+            .is_some_and(|open| open.backend.is_some())
+    }
+
+    /// Takes the backend of `id` out to end it; later use fails with `closed`.
+    fn take(&mut self, id: u32, reason: &'static str) -> Result<Backend, DatabaseError> {
+        let open = self.open.get_mut(&id).ok_or_else(unknown_transaction)?;
+        match open.backend.take() {
+            Some(backend) => {
+                open.closed = reason;
+                Ok(backend)
+            }
+            None => Err(closed(&open.database.name, open.closed)),
+        }
+    }
+}
+
+/// When the next statement must end: the database's statement timeout, within the call's
+/// deadline.
+fn statement_deadline(database: &Database, call_deadline: Instant) -> Instant {
+    (Instant::now() + database.spec.statement_timeout).min(call_deadline)
+}
+
+async fn rollback(backend: Backend) -> Result<(), DatabaseError> {
+    match backend {
+        Backend::Postgres(tx) => tx.rollback().await,
+        Backend::Sqlite(tx) => tx.rollback().await,
+    }
+}
+
+fn unknown_transaction() -> DatabaseError {
+    error(ErrorKind::Closed, "no such transaction in this call")
+}
+
+fn closed(database: &str, reason: &str) -> DatabaseError {
+    error(
+        ErrorKind::Closed,
+        format!("the transaction on `{database}` was already {reason}"),
+    )
+}
+
+impl CallScope for Session {
+    fn end_call(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let open = std::mem::take(&mut self.open);
+            let mut rolled_back = 0;
+            for (_, open) in open {
+                let Some(backend) = open.backend else {
+                    continue;
+                };
+                rolled_back += 1;
+                match tokio::time::timeout(ROLLBACK_GRACE, rollback(backend)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!(
+                        plugin = %self.plugin,
+                        database = open.database.name,
+                        "rolling back at the end of the call: {}",
+                        e.message
+                    ),
+                    Err(_) => tracing::warn!(
+                        plugin = %self.plugin,
+                        database = open.database.name,
+                        "the rollback at the end of the call timed out; the connection was dropped"
+                    ),
+                }
+            }
+            if rolled_back > 0 {
+                tracing::warn!(
+                    plugin = %self.plugin,
+                    transactions = rolled_back,
+                    "rolled back transactions the call left uncommitted"
+                );
+            }
+            self.seed.clear();
+        })
+    }
+}

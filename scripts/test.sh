@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
 # Every test of the workspace, on a fresh machine with only Rust installed: installs the
-# wasm32-wasip2 target the test plugins are built for, then runs the tests.
+# wasm32-wasip2 target the test plugins are built for, starts the local PostgreSQL server the
+# database tests use when it is installed but not running, then runs the tests.
+#
+# The database tests use PLUGMILL_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target add wasm32-wasip2 >/dev/null
+
+if [[ -z "${PLUGMILL_TEST_POSTGRES:-}" ]] && command -v pg_isready >/dev/null \
+    && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
+        echo "==> starting the local PostgreSQL server"
+        for version in /etc/postgresql/*; do
+            pg_ctlcluster --skip-systemctl-redirect "$(basename "$version")" main start || true
+        done
+        for _ in $(seq 1 30); do
+            pg_isready -q -h 127.0.0.1 -p 5432 && break
+            sleep 1
+        done
+    fi
+fi
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc

@@ -225,6 +225,13 @@ impl HostConfig {
                 dir.host = base.join(&dir.host);
             }
         }
+        for database in self.databases.values_mut() {
+            if let Some(url) = &database.url {
+                database.url = Some(crate::capabilities::database::config::relative_to(
+                    url, base,
+                ));
+            }
+        }
     }
 }
 

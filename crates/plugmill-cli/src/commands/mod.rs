@@ -37,9 +37,13 @@ fn manager(host: &HostArgs) -> anyhow::Result<PluginManager> {
         .config
         .as_deref()
         .or(default_config.exists().then_some(default_config));
-    if let Some(file) = config_file {
-        builder = builder.config(&plugmill::config::HostConfig::from_file(file)?)?;
-    }
+    // Without a file the empty configuration still applies: databases may come from the
+    // environment (PLUGMILL_DATABASE_<NAME>).
+    let config = match config_file {
+        Some(file) => plugmill::config::HostConfig::from_file(file)?,
+        None => plugmill::config::HostConfig::default(),
+    };
+    builder = builder.config(&config)?;
     if host.strict {
         builder = builder.strict(true);
     }

@@ -169,6 +169,28 @@ pub fn names_from_environment() -> Vec<String> {
         .collect()
 }
 
+/// A SQLite URL with a relative path made relative to `base` (the configuration file's
+/// directory); any other URL unchanged.
+pub fn relative_to(url: &str, base: &std::path::Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let (path, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(p, q)| (p, Some(q)));
+    if path.is_empty() || path.starts_with(':') || std::path::Path::new(path).is_absolute() {
+        return url.to_string();
+    }
+    let joined = base.join(path);
+    match query {
+        Some(query) => format!("sqlite://{}?{query}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
+    }
+}
+
 /// A URL with its password replaced, for error messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -200,6 +222,21 @@ mod tests {
         );
         let error = DatabaseSpec::from_url("mysql://app:s3cret@db/x").unwrap_err();
         assert!(!error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn relative_sqlite_paths_follow_the_configuration_file() {
+        let base = std::path::Path::new("/etc/plugmill");
+        assert_eq!(
+            relative_to("sqlite://audit.db", base),
+            "sqlite:///etc/plugmill/audit.db"
+        );
+        assert_eq!(
+            relative_to("sqlite:/var/a.db?mode=rwc", base),
+            "sqlite:/var/a.db?mode=rwc"
+        );
+        assert_eq!(relative_to("sqlite::memory:", base), "sqlite::memory:");
+        assert_eq!(relative_to("postgres://h/db", base), "postgres://h/db");
     }
 
     #[test]

@@ -34,7 +34,7 @@ use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use wasmtime::component::{HasSelf, Linker};
 
 pub use config::{Backend, DatabaseConfig, DatabaseSpec};
-pub use typed::plugmill::database::types::{Column, DatabaseError, ErrorKind, Rows, Value};
+pub use typed::types::{Column, DatabaseError, ErrorKind, Rows, Value};
 
 use crate::runtime::HostState;
 use session::Session;
@@ -131,8 +131,8 @@ impl Databases {
     }
 
     /// The pool of database `name`, connecting lazily: for the host's own queries beside the
-    /// plugins' (the pool is shared). Must be called inside a tokio runtime.
-    pub fn pool(&self, name: &str) -> Option<Pool> {
+    /// plugins' (the pool is shared). Async because the pool lives on the tokio runtime.
+    pub async fn pool(&self, name: &str) -> Option<Pool> {
         Some(self.databases.get(name)?.pool().clone())
     }
 
@@ -187,15 +187,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()
     fn session(state: &mut HostState) -> &mut Session {
         state.call_scope(Session::new)
     }
-    seed::plugins_manager::transactions_manager::transaction::add_to_linker::<
-        HostState,
-        HasSelf<Session>,
-    >(linker, session)?;
-    typed::plugmill::database::types::add_to_linker::<HostState, HasSelf<Session>>(
-        linker, session,
-    )?;
-    typed::plugmill::database::transactions::add_to_linker::<HostState, HasSelf<Session>>(
-        linker, session,
-    )?;
+    seed::transaction::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
+    typed::types::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
+    typed::transactions::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
     Ok(())
 }

@@ -119,10 +119,12 @@ impl PgTransaction {
         Ok(Rows { columns, rows })
     }
 
-    /// Remembers that the server aborted the transaction.
+    /// Remembers that the server aborted the transaction: a statement it rejected or stopped.
+    /// (Errors found by the host alone, in parameters or conversions, leave it intact.)
     fn note_failure<T>(&mut self, outcome: Result<T, DatabaseError>) -> Result<T, DatabaseError> {
         if let Err(e) = &outcome {
-            if e.kind != ErrorKind::Parameters && self.failed.is_none() {
+            let server_side = matches!(e.kind, ErrorKind::Query | ErrorKind::Timeout);
+            if server_side && self.failed.is_none() {
                 self.failed = Some(e.message.clone());
             }
         }

@@ -14,7 +14,7 @@ use super::DatabaseError;
 
 /// Bindings generated from the WIT.
 #[allow(missing_docs)]
-mod generated {
+pub mod generated {
     wasmtime::component::bindgen!({
         inline: "
             package plugmill:seed-database;
@@ -26,9 +26,9 @@ mod generated {
         imports: { default: async },
     });
 }
-pub use generated::*;
+pub use generated::plugins_manager::transactions_manager::transaction;
 
-use plugins_manager::transactions_manager::transaction::Host;
+use transaction::Host;
 
 const HASURA: &str = "hasura";
 const KEYCLOAK: &str = "keycloak";

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,9 @@ use crate::capabilities::{CallScope, ScopeContext};
 
 /// Transactions one call may hold open at once.
 pub const MAX_OPEN_TRANSACTIONS: usize = 16;
+
+/// The id of the next transaction, in the whole process.
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// Time a rollback at the end of a call may take before its connection is dropped instead.
 const ROLLBACK_GRACE: Duration = Duration::from_secs(5);
@@ -73,7 +77,6 @@ pub struct Session {
     plugin: Arc<str>,
     deadline: Instant,
     open: BTreeMap<u32, Open>,
-    next_id: u32,
     /// The transactions of the seed interface, by database name.
     pub(crate) seed: BTreeMap<&'static str, u32>,
 }
@@ -86,7 +89,6 @@ impl Session {
             plugin: context.plugin.clone(),
             deadline: context.deadline,
             open: BTreeMap::new(),
-            next_id: 1,
             seed: BTreeMap::new(),
         }
     }
@@ -139,8 +141,9 @@ impl Session {
                 }
             })
             .await?;
-        let id = self.next_id;
-        self.next_id += 1;
+        // Ids are unique in the process, so a handle a warm instance kept from an earlier call
+        // never names a transaction of a later one.
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         self.open.insert(
             id,
             Open {

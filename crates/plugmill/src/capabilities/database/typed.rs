@@ -10,22 +10,22 @@ use super::{DatabaseError, Rows, Value};
 
 /// Bindings generated from the WIT.
 #[allow(missing_docs)]
-mod generated {
+pub mod generated {
     wasmtime::component::bindgen!({
         path: "src/capabilities/database/wit",
         world: "plugmill:database/database-client",
         imports: { default: async },
     });
 }
-pub use generated::*;
+pub use generated::plugmill::database::{transactions, types};
 
-use plugmill::database::transactions::{Host, HostTransaction, Transaction};
+use transactions::{Host, HostTransaction, Transaction};
 
 fn id(handle: &Resource<Transaction>) -> u32 {
     handle.rep()
 }
 
-impl plugmill::database::types::Host for Session {}
+impl types::Host for Session {}
 
 impl Host for Session {
     async fn begin(&mut self, database: String) -> Result<Resource<Transaction>, DatabaseError> {

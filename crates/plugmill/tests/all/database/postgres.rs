@@ -611,7 +611,13 @@ async fn a_column_type_plugmill_cannot_convert_is_an_error_naming_it() {
     let steps = run(
         &manager,
         "typed",
-        json!([{"begin": "hasura"}, {"query": [0, "SELECT 1 AS ok, '10.0.0.1'::inet AS address", []]}]),
+        json!([
+            {"begin": "hasura"},
+            {"query": [0, "SELECT 1 AS ok, '10.0.0.1'::inet AS address", []]},
+            {"query": [0, "SELECT '10.0.0.1'::inet::text AS address", []]},
+            {"execute": [0, "CREATE TABLE after_conversion (x int4)", []]},
+            {"commit": 0},
+        ]),
     )
     .await
     .unwrap();
@@ -624,6 +630,17 @@ async fn a_column_type_plugmill_cannot_convert_is_an_error_naming_it() {
     assert!(
         message.contains("address::text"),
         "the message says how to fix it: {message}"
+    );
+    assert_eq!(
+        ok(&steps[2])["rows"],
+        json!([[{"Text": "10.0.0.1/32"}]]),
+        "the suggested cast works"
+    );
+    ok(&steps[4]);
+    assert_eq!(
+        schema.count("after_conversion").await,
+        0,
+        "a conversion error leaves the transaction usable"
     );
 }
 
@@ -700,7 +717,7 @@ async fn the_host_queries_the_same_pool_the_plugins_use() {
         .await;
     let (manager, _dir) = client(&schema).await;
     let Some(plugmill::capabilities::database::Pool::Postgres(pool)) =
-        manager.databases().pool("hasura")
+        manager.databases().pool("hasura").await
     else {
         panic!("hasura is a PostgreSQL pool");
     };

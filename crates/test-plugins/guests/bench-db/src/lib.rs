@@ -1,0 +1,63 @@
+//! The database benchmark's subject: one-row SELECTs in a transaction, through the typed (`select-one`) and the seed (`select-one-seed`) interfaces.
+
+use exports::plugins_manager::common::plugin_common::Guest as PluginCommon;
+use plugins_manager::common::types::Manifest;
+use plugins_manager::transactions_manager::transaction as seed;
+use plugmill::database::transactions::begin;
+use plugmill::database::types::Value;
+
+wit_bindgen::generate!({
+    path: [
+        "../../../../wit/common",
+        "../../../../wit/transactions-manager",
+        "../../../plugmill/src/capabilities/database/wit",
+    ],
+    generate_all,
+    inline: r#"
+        package test:bench-db;
+
+        world bench-db {
+            import plugins-manager:transactions-manager/transaction;
+            import plugmill:database/transactions@0.1.0;
+            export plugins-manager:common/plugin-common;
+            export select-one: func(id: s64) -> result<string, string>;
+            export select-one-seed: func(id: string) -> result<string, string>;
+        }
+    "#,
+});
+
+const SELECT: &str = "SELECT id, body FROM bench WHERE id = $1";
+
+struct Plugin;
+
+impl PluginCommon for Plugin {
+    fn get_manifest() -> Manifest {
+        Manifest {
+            plugin_name: "bench-db".into(),
+            hooks: vec!["select-one".into(), "select-one-seed".into()],
+            routes: vec![],
+            tasks: vec![],
+        }
+    }
+}
+
+impl Guest for Plugin {
+    fn select_one(id: i64) -> Result<String, String> {
+        let tx = begin("hasura").map_err(|e| e.message)?;
+        let rows = tx.query(SELECT, &[Value::Int(id)]).map_err(|e| e.message)?;
+        tx.commit().map_err(|e| e.message)?;
+        match rows.rows.first().and_then(|row| row.get(1)) {
+            Some(Value::Text(body)) => Ok(body.clone()),
+            other => Err(format!("unexpected row: {other:?}")),
+        }
+    }
+
+    fn select_one_seed(id: String) -> Result<String, String> {
+        seed::create_hasura_transaction()?;
+        let rows = seed::execute_hasura_query(SELECT, &[id])?;
+        seed::commit_hasura_transaction()?;
+        Ok(rows)
+    }
+}
+
+export!(Plugin);

@@ -38,6 +38,16 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Upload plugin files to the `--plugins` S3 prefix as `<file-name>.wasm` (with `.sig`
+    /// signatures beside them); objects that already hold the same bytes are skipped.
+    Upload {
+        /// Plugin files to upload.
+        files: Vec<PathBuf>,
+        /// Also upload every plugin built under this directory
+        /// (`.../wasm32-wasip2/{release,debug}/*.wasm`).
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+    },
     /// Call a hook, a route or a task.
     Call {
         #[command(subcommand)]

@@ -281,3 +281,91 @@ fn keygen_and_sign_produce_plugins_that_load_with_signatures_required() {
         "keygen never overwrites a key"
     );
 }
+
+/// `plugmill` with the environment that reaches the test S3 server.
+fn plugmill_s3(server: &test_s3::Server, url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugmill"))
+        .args(args)
+        .env("PLUGMILL_PLUGINS", url)
+        .env("PLUGMILL_LOG", "error")
+        .env("AWS_ENDPOINT_URL", server.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", test_s3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", test_s3::SECRET_KEY)
+        .output()
+        .expect("run plugmill")
+}
+
+#[test]
+fn upload_puts_plugins_in_the_bucket_skips_unchanged_ones_and_list_loads_them() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(test_s3::Server::start()).unwrap();
+    server.create_bucket("plugins-bucket").unwrap();
+    let url = "s3://plugins-bucket/plugins/";
+    // A workspace laid out like the seed's: packages/plugins/<name>/.../wasm32-wasip2/debug/.
+    let workspace = tempfile::tempdir().unwrap();
+    let built = workspace
+        .path()
+        .join("valid/rust-local-target/wasm32-wasip2/debug");
+    std::fs::create_dir_all(&built).unwrap();
+    std::fs::copy(test_plugins::VALID, built.join("valid.wasm")).unwrap();
+    let loose = plugin_dir(&[("second.wasm", test_plugins::SECOND_GREETER)]);
+    let second = loose.path().join("second.wasm");
+    let second = second.to_str().unwrap();
+    let workspace_arg = workspace.path().to_str().unwrap();
+
+    let first = plugmill_s3(
+        &server,
+        url,
+        &["upload", second, "--workspace", workspace_arg],
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout.contains("uploaded  s3://plugins-bucket/plugins/second.wasm"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("uploaded  s3://plugins-bucket/plugins/valid.wasm"),
+        "{stdout}"
+    );
+
+    let again = plugmill_s3(
+        &server,
+        url,
+        &["--json", "upload", second, "--workspace", workspace_arg],
+    );
+    let report = stdout_json(&again);
+    let statuses: Vec<&str> = report["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["unchanged", "unchanged"], "{report}");
+
+    let listed = stdout_json(&plugmill_s3(&server, url, &["list", "--json"]));
+    let files: Vec<&str> = listed["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 2, "{listed}");
+    assert!(
+        files.contains(&"s3://plugins-bucket/plugins/valid.wasm"),
+        "{listed}"
+    );
+
+    let wrong = Command::new(env!("CARGO_BIN_EXE_plugmill"))
+        .args(["upload", second])
+        .env("PLUGMILL_PLUGINS", "./plugins")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("upload needs an S3 destination"));
+}

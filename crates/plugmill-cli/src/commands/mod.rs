@@ -4,6 +4,7 @@ mod call;
 mod inspect;
 mod keys;
 mod list;
+mod upload;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect { file } => inspect::run(&host, &file).await,
         Command::List => list::run(&host).await,
+        Command::Upload { files, workspace } => {
+            upload::run(&host, &files, workspace.as_deref()).await
+        }
         Command::Keygen { out } => keys::keygen(&out),
         Command::Sign { key, files } => keys::sign(&key, &files),
         Command::Call { target } => match target {

@@ -1,12 +1,14 @@
 //! Plugin sources: where plugin bytes come from. A source lists its `*.wasm` files and reads
 //! them; anything else it finds is reported as skipped, with the reason.
 //!
-//! [`LocalDirectory`] is the embedded default (`./plugins`); object storage implements the
-//! same [`PluginSource`] trait.
+//! [`LocalDirectory`] is the embedded default (`./plugins`); [`S3Source`] reads a bucket
+//! prefix of any S3-compatible store.
 
 mod local;
+mod s3;
 
 pub use local::{signature_path, LocalDirectory};
+pub use s3::{S3Settings, S3Source, Uploaded};
 
 use futures::future::BoxFuture;
 

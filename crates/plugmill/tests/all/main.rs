@@ -8,6 +8,7 @@ mod instances;
 mod integrity;
 mod json_bridge;
 mod loading;
+mod s3;
 mod sandbox;
 mod typed;
 

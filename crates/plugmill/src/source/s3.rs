@@ -1,0 +1,335 @@
+//! [`S3Source`]: plugins from a bucket prefix of any S3-compatible store (AWS, MinIO, ...).
+//!
+//! Configured the way S3 users expect, from the environment ([`S3Settings::from_env`]):
+//! `AWS_ENDPOINT_URL` (or `AWS_S3_ENDPOINT`) for an S3-compatible server, which switches to
+//! path-style requests; `AWS_REGION`; `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`. The
+//! listing follows every page (the seed read only the first), objects download in parallel,
+//! `<key>.sig` is the detached signature of `<key>`, and every other object is skipped with
+//! the reason.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::{StreamExt as _, TryStreamExt as _};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt as _, RetryConfig};
+
+use super::{Fetched, PluginArtifact, PluginSource, Skipped, SourceError};
+
+/// Objects downloaded at once.
+const PARALLEL_DOWNLOADS: usize = 16;
+
+/// How to reach the store. Unset fields fall back to the `AWS_*` environment.
+#[derive(Clone, Debug, Default)]
+pub struct S3Settings {
+    /// Endpoint of an S3-compatible server, e.g. `http://127.0.0.1:9000`; requests are then
+    /// path-style. `None` is AWS itself.
+    pub endpoint: Option<String>,
+    /// Region (default `us-east-1`).
+    pub region: Option<String>,
+    /// Access key id.
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    pub secret_access_key: Option<String>,
+}
+
+impl S3Settings {
+    /// From `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL` or `AWS_S3_ENDPOINT`, `AWS_REGION` or
+    /// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    pub fn from_env() -> Self {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        };
+        Self {
+            endpoint: first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_ENDPOINT"]),
+            region: first(&["AWS_REGION", "AWS_DEFAULT_REGION"]),
+            access_key_id: first(&["AWS_ACCESS_KEY_ID"]),
+            secret_access_key: first(&["AWS_SECRET_ACCESS_KEY"]),
+        }
+    }
+}
+
+/// A bucket prefix holding plugins.
+pub struct S3Source {
+    store: Arc<AmazonS3>,
+    bucket: String,
+    prefix: String,
+    endpoint: String,
+}
+
+impl S3Source {
+    /// The source `s3://BUCKET/PREFIX/`, reached with `settings`.
+    pub fn new(url: &str, settings: &S3Settings) -> Result<Self, SourceError> {
+        let (bucket, prefix) = parse_url(url)?;
+        let region = settings
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".into());
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&bucket)
+            .with_region(&region)
+            .with_retry(RetryConfig {
+                max_retries: 2,
+                retry_timeout: Duration::from_secs(15),
+                ..RetryConfig::default()
+            })
+            .with_client_options(
+                ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(5))
+                    .with_timeout(Duration::from_secs(120)),
+            );
+        let endpoint = match &settings.endpoint {
+            Some(endpoint) => {
+                builder = builder
+                    .with_endpoint(endpoint)
+                    .with_virtual_hosted_style_request(false)
+                    .with_allow_http(endpoint.starts_with("http://"));
+                endpoint.clone()
+            }
+            None => format!("AWS region {region}"),
+        };
+        match (&settings.access_key_id, &settings.secret_access_key) {
+            (Some(id), Some(secret)) => {
+                builder = builder
+                    .with_access_key_id(id)
+                    .with_secret_access_key(secret);
+            }
+            (None, None) => builder = builder.with_skip_signature(true),
+            _ => {
+                return Err(SourceError::Other(
+                    "S3 credentials need both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+                ))
+            }
+        }
+        let store = builder
+            .build()
+            .map_err(|e| SourceError::Other(format!("`{url}`: {e}")))?;
+        Ok(Self {
+            store: Arc::new(store),
+            bucket,
+            prefix,
+            endpoint,
+        })
+    }
+
+    /// The source `s3://BUCKET/PREFIX/`, reached with the `AWS_*` environment.
+    pub fn from_env(url: &str) -> Result<Self, SourceError> {
+        Self::new(url, &S3Settings::from_env())
+    }
+
+    /// The object store, for uploads beside the loads.
+    pub fn store(&self) -> &Arc<AmazonS3> {
+        &self.store
+    }
+
+    /// The key prefix, ending in `/` unless empty.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    /// Turns a listing failure into a message that says what to check.
+    fn listing_error(&self, error: object_store::Error) -> SourceError {
+        let text = error.to_string();
+        let hint = if [
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+            "403",
+        ]
+        .iter()
+        .any(|s| text.contains(s))
+        {
+            "access denied: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_string()
+        } else if text.contains("NoSuchBucket") || text.contains("404") {
+            format!("bucket `{}` does not exist", self.bucket)
+        } else if [
+            "connect",
+            "Connect",
+            "dns",
+            "timed out",
+            "error sending request",
+        ]
+        .iter()
+        .any(|s| text.contains(s))
+        {
+            "the endpoint cannot be reached".to_string()
+        } else {
+            "the store refused the listing".to_string()
+        };
+        SourceError::Other(format!(
+            "cannot list `{}` at {}: {hint} ({text})",
+            self.url(),
+            self.endpoint
+        ))
+    }
+}
+
+/// Splits `s3://bucket/prefix/` into the bucket and the prefix (ending in `/` unless empty).
+fn parse_url(url: &str) -> Result<(String, String), SourceError> {
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| SourceError::Other(format!("`{url}` is not an s3:// URL")))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(SourceError::Other(format!(
+            "`{url}` names no bucket: use s3://BUCKET/PREFIX/"
+        )));
+    }
+    let prefix = prefix.trim_matches('/');
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket.to_string(), prefix))
+}
+
+impl PluginSource for S3Source {
+    fn describe(&self) -> String {
+        self.url()
+    }
+
+    fn fetch(&self) -> BoxFuture<'_, Result<Fetched, SourceError>> {
+        Box::pin(async move {
+            let prefix = Path::from(self.prefix.trim_end_matches('/'));
+            let listing: Vec<object_store::ObjectMeta> = self
+                .store
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(|e| self.listing_error(e))?;
+            let mut plugins = Vec::new();
+            let mut signatures = BTreeMap::new();
+            let mut fetched = Fetched::default();
+            for meta in listing {
+                let key = meta.location.to_string();
+                if key.ends_with(".wasm") {
+                    plugins.push(key);
+                } else if let Some(plugin) =
+                    key.strip_suffix(".sig").filter(|k| k.ends_with(".wasm"))
+                {
+                    signatures.insert(plugin.to_string(), key);
+                } else {
+                    fetched.skipped.push(Skipped {
+                        file: format!("s3://{}/{key}", self.bucket),
+                        reason: "not a .wasm object".into(),
+                    });
+                }
+            }
+            plugins.sort();
+            let downloads = futures::stream::iter(plugins)
+                .map(|key| {
+                    let signature = signatures.get(&key).cloned();
+                    async move {
+                        let bytes = self.download(&key).await;
+                        let signature = match signature {
+                            Some(sig) => Some(self.download(&sig).await),
+                            None => None,
+                        };
+                        (key, bytes, signature)
+                    }
+                })
+                .buffered(PARALLEL_DOWNLOADS)
+                .collect::<Vec<_>>()
+                .await;
+            for (key, bytes, signature) in downloads {
+                let file = format!("s3://{}/{key}", self.bucket);
+                match (bytes, signature.transpose()) {
+                    (Ok(bytes), Ok(signature)) => fetched.artifacts.push(PluginArtifact {
+                        file,
+                        bytes,
+                        signature,
+                    }),
+                    (Err(e), _) | (_, Err(e)) => fetched.skipped.push(Skipped {
+                        file,
+                        reason: format!("cannot download: {e}"),
+                    }),
+                }
+            }
+            Ok(fetched)
+        })
+    }
+}
+
+/// What an upload did with one object.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Uploaded {
+    /// The object was written.
+    Written,
+    /// The object already held these bytes.
+    Unchanged,
+}
+
+impl S3Source {
+    async fn download(&self, key: &str) -> Result<Vec<u8>, object_store::Error> {
+        let result = self.store.get(&Path::from(key)).await?;
+        Ok(result.bytes().await?.to_vec())
+    }
+
+    /// The URL of the object `name` under the prefix.
+    pub fn object_url(&self, name: &str) -> String {
+        format!("s3://{}/{}{name}", self.bucket, self.prefix)
+    }
+
+    /// Writes `bytes` as `name` under the prefix, unless the object already holds exactly
+    /// these bytes (same size, then same content).
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> Result<Uploaded, SourceError> {
+        let key = Path::from(format!("{}{name}", self.prefix));
+        let failed = |e: object_store::Error| {
+            SourceError::Other(format!(
+                "cannot upload `{}` to {}: {e}",
+                self.object_url(name),
+                self.endpoint
+            ))
+        };
+        match self.store.head(&key).await {
+            Ok(meta) if meta.size == bytes.len() as u64 => {
+                let current = self
+                    .store
+                    .get(&key)
+                    .await
+                    .map_err(failed)?
+                    .bytes()
+                    .await
+                    .map_err(failed)?;
+                if current.as_ref() == bytes.as_slice() {
+                    return Ok(Uploaded::Unchanged);
+                }
+            }
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(self.listing_error(e)),
+        }
+        self.store.put(&key, bytes.into()).await.map_err(failed)?;
+        Ok(Uploaded::Written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_url;
+
+    #[test]
+    fn urls_name_a_bucket_and_a_prefix() {
+        assert_eq!(
+            parse_url("s3://b/plugins/").unwrap(),
+            ("b".into(), "plugins/".into())
+        );
+        assert_eq!(
+            parse_url("s3://b/a/b").unwrap(),
+            ("b".into(), "a/b/".into())
+        );
+        assert_eq!(parse_url("s3://b").unwrap(), ("b".into(), String::new()));
+        assert!(parse_url("s3:///plugins").is_err());
+        assert!(parse_url("http://b/p").is_err());
+    }
+}

@@ -16,9 +16,11 @@
 //! - failures come back to the plugin as `Err` values naming what went wrong and where.
 //!
 //! Modules: [`config`] (configuration), [`session`] (per-call transactions), [`postgres`] and
-//! [`sqlite`] (binding parameters, converting rows), [`value`] (values as JSON).
+//! [`sqlite`] (binding parameters, converting rows), [`value`] (values as JSON), `errors`
+//! (failures as messages).
 
 pub mod config;
+mod errors;
 pub mod postgres;
 pub mod seed;
 pub mod session;
@@ -171,6 +173,19 @@ impl Database {
             ),
         })
     }
+}
+
+/// The result columns of a prepared statement: names and lower-case type names.
+pub(crate) fn columns_of<S: sqlx::Statement>(statement: &S) -> Vec<Column> {
+    use sqlx::{Column as _, TypeInfo as _};
+    statement
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            type_name: c.type_info().name().to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// A [`DatabaseError`] of `kind`.

@@ -18,9 +18,10 @@ use sqlx::{
 };
 use sqlx::{Statement as _, Transaction, TypeInfo as _};
 
+use super::errors::{connection_error, statement_error, too_many_rows};
 use super::session::Params;
 use super::value::{self, case_name};
-use super::{error, Column, Database, DatabaseError, ErrorKind, Rows, Value};
+use super::{columns_of, error, Database, DatabaseError, ErrorKind, Rows, Value};
 
 /// An open PostgreSQL transaction.
 pub struct PgTransaction {
@@ -93,26 +94,13 @@ impl PgTransaction {
             .await
             .map_err(statement_error)?;
         let arguments = bind_all(&statement, params)?;
-        let columns: Vec<Column> = statement
-            .columns()
-            .iter()
-            .map(|c| Column {
-                name: c.name().to_string(),
-                type_name: c.type_info().name().to_ascii_lowercase(),
-            })
-            .collect();
+        let columns = columns_of(&statement);
         let max_rows = database.spec.max_rows;
         let mut rows = Vec::new();
         let mut stream = statement.query_with(arguments).fetch(&mut *self.tx);
         while let Some(row) = stream.try_next().await.map_err(statement_error)? {
             if rows.len() == max_rows {
-                return Err(error(
-                    ErrorKind::Limit,
-                    format!(
-                        "the query returned more than {max_rows} rows, the limit of database `{}` (max_rows)",
-                        database.name
-                    ),
-                ));
+                return Err(too_many_rows(database));
             }
             rows.push(convert_row(&row)?);
         }
@@ -473,74 +461,4 @@ fn convert_cell(row: &PgRow, index: usize) -> Result<Value, DatabaseError> {
             ))
         }
     })
-}
-
-/// An error from running a statement.
-pub(crate) fn statement_error(e: sqlx::Error) -> DatabaseError {
-    match &e {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| format!(" [{c}]")).unwrap_or_default();
-            let position = db
-                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                .and_then(|pg| match pg.position() {
-                    Some(sqlx::postgres::PgErrorPosition::Original(at)) => {
-                        Some(format!(" at character {at}"))
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let kind = if db.code().as_deref() == Some("57014") {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Query
-            };
-            error(kind, format!("{}{code}{position}", db.message()))
-        }
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-            error(ErrorKind::UnsupportedType, e.to_string())
-        }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => error(
-            ErrorKind::Unavailable,
-            format!("the connection failed: {e}"),
-        ),
-        _ => error(ErrorKind::Query, e.to_string()),
-    }
-}
-
-/// An error from getting a connection or beginning; `open` connections were in the pool.
-pub(crate) fn connection_error(database: &Database, e: sqlx::Error, open: u32) -> DatabaseError {
-    let spec = &database.spec;
-    match &e {
-        sqlx::Error::PoolTimedOut if open >= spec.max_connections => error(
-            ErrorKind::Unavailable,
-            format!(
-                "no connection to database `{}` came free within {:?} (pool of {}, all in use)",
-                database.name, spec.acquire_timeout, spec.max_connections
-            ),
-        ),
-        sqlx::Error::PoolTimedOut => error(
-            ErrorKind::Unavailable,
-            format!(
-                "database `{}` cannot be reached: no connection could be opened within {:?}",
-                database.name, spec.acquire_timeout
-            ),
-        ),
-        sqlx::Error::Database(_) => {
-            let inner = statement_error(e);
-            error(
-                ErrorKind::Unavailable,
-                format!(
-                    "database `{}` refused the connection: {}",
-                    database.name, inner.message
-                ),
-            )
-        }
-        _ => error(
-            ErrorKind::Unavailable,
-            format!("database `{}` cannot be reached: {e}", database.name),
-        ),
-    }
 }

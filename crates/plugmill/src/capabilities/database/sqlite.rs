@@ -12,14 +12,13 @@ use std::time::Instant;
 use futures::TryStreamExt as _;
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
 use sqlx::{
-    Arguments as _, AssertSqlSafe, Column as _, Either, Executor as _, Row as _, SqlSafeStr as _,
-    Sqlite,
+    Arguments as _, AssertSqlSafe, Either, Executor as _, Row as _, SqlSafeStr as _, Sqlite,
 };
 use sqlx::{Statement as _, Transaction, TypeInfo as _, ValueRef as _};
 
-use super::postgres::statement_error;
+use super::errors::{connection_error, statement_error, too_many_rows};
 use super::session::Params;
-use super::{error, Column, Database, DatabaseError, ErrorKind, Rows, Value};
+use super::{columns_of, error, Column, Database, DatabaseError, ErrorKind, Rows, Value};
 
 /// Confines a new pooled connection to its database file.
 pub(crate) async fn confine(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
@@ -46,7 +45,7 @@ impl SqliteTransaction {
         let mut tx = pool
             .begin()
             .await
-            .map_err(|e| super::postgres::connection_error(database, e, pool.size()))?;
+            .map_err(|e| connection_error(database, e, pool.size()))?;
         let epoch = Instant::now();
         let statement_deadline = Arc::new(AtomicU64::new(u64::MAX));
         let deadline = statement_deadline.clone();
@@ -83,25 +82,12 @@ impl SqliteTransaction {
             .map_err(sqlite_error)?;
         let arguments = bind_all(&statement, params)?;
         let max_rows = database.spec.max_rows;
-        let mut columns: Vec<Column> = statement
-            .columns()
-            .iter()
-            .map(|c| Column {
-                name: c.name().to_string(),
-                type_name: c.type_info().name().to_ascii_lowercase(),
-            })
-            .collect();
+        let mut columns = columns_of(&statement);
         let mut rows = Vec::new();
         let mut stream = statement.query_with(arguments).fetch(&mut *self.tx);
         while let Some(row) = stream.try_next().await.map_err(sqlite_error)? {
             if rows.len() == max_rows {
-                return Err(error(
-                    ErrorKind::Limit,
-                    format!(
-                        "the query returned more than {max_rows} rows, the limit of database `{}` (max_rows)",
-                        database.name
-                    ),
-                ));
+                return Err(too_many_rows(database));
             }
             rows.push(convert_row(&row, &mut columns)?);
         }

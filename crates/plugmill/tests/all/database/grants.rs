@@ -3,13 +3,14 @@
 use plugmill::config::HostConfig;
 use serde_json::json;
 
-use super::{db_builder, err, load_clients, run, typed_err, Schema};
+use super::{err, load_clients, run, typed_err, Schema};
+use crate::builder;
 use crate::load_with;
 
 #[tokio::test]
 async fn a_database_the_plugin_is_not_granted_is_not_permitted() {
     let schema = Schema::new().await;
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", schema.spec())
         .database("keycloak", schema.spec())
         .grant_database("db-client", "hasura");
@@ -50,7 +51,7 @@ async fn importing_the_database_without_a_grant_is_rejected_at_load() {
         ("seed.wasm", test_plugins::DB_USER),
         ("typed.wasm", test_plugins::DB_CLIENT),
     ] {
-        let builder = db_builder().database("hasura", schema.spec());
+        let builder = builder().database("hasura", schema.spec());
         let (_, report, _dir) = load_with(builder, &[(file, plugin)]).await;
         assert!(report.loaded.is_empty());
         let reason = &report.rejected[0].reason;
@@ -63,7 +64,7 @@ async fn importing_the_database_without_a_grant_is_rejected_at_load() {
 
 #[tokio::test]
 async fn a_grant_of_a_database_that_is_not_configured_is_a_configuration_error() {
-    let error = db_builder()
+    let error = builder()
         .grant_database("db-client", "ghost")
         .build()
         .err()
@@ -86,7 +87,7 @@ async fn a_grant_of_a_database_that_is_not_configured_is_a_configuration_error()
         "plugmill.toml",
     )
     .unwrap();
-    let error = db_builder().config(&config).err().unwrap();
+    let error = builder().config(&config).err().unwrap();
     assert!(
         error.to_string().contains("plugmill.toml") && error.to_string().contains("`ghost`"),
         "{error}"
@@ -113,7 +114,7 @@ async fn bad_database_configuration_names_the_database_and_the_problem() {
     for (text, expected) in cases {
         let error = match HostConfig::parse(text, "plugmill.toml") {
             Err(error) => error.to_string(),
-            Ok(config) => db_builder()
+            Ok(config) => builder()
                 .config(&config)
                 .err()
                 .expect("an error")
@@ -138,7 +139,7 @@ async fn configuration_grants_databases_and_their_interfaces() {
         "plugmill.toml",
     )
     .unwrap();
-    let builder = db_builder().config(&config).unwrap();
+    let builder = builder().config(&config).unwrap();
     let (manager, _dir) = load_clients(builder, false).await;
     let steps = run(
         &manager,

@@ -20,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Executor as _;
 use tempfile::TempDir;
 
-use super::{builder, load_with};
+use super::load_with;
 
 /// The PostgreSQL server of the tests: `PLUGMILL_TEST_POSTGRES`, by default the local one.
 fn postgres_url() -> String {
@@ -129,11 +129,6 @@ async fn remove_schemas_of_finished_runs(admin: &PgPool) {
 
 fn with_search_path(options: PgConnectOptions, schema: &str) -> PgConnectOptions {
     options.options([("search_path", schema)])
-}
-
-/// A builder with the test deadlines.
-pub fn db_builder() -> ManagerBuilder {
-    builder()
 }
 
 /// Loads `db-client` (and `db-peer` when asked) with `builder`; both must load.

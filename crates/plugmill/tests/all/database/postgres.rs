@@ -5,11 +5,12 @@ use std::time::Duration;
 use plugmill::CallError;
 use serde_json::json;
 
-use super::{db_builder, err, load_clients, ok, run, typed_err, Schema};
+use super::{err, load_clients, ok, run, typed_err, Schema};
+use crate::builder;
 
 /// `db-client` granted `hasura` (and `keycloak` on the same schema when `keycloak`).
 async fn client(schema: &Schema) -> (plugmill::PluginManager, tempfile::TempDir) {
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", schema.spec())
         .database("keycloak", schema.spec())
         .grant_database("db-client", "hasura");
@@ -122,7 +123,7 @@ async fn a_trap_mid_transaction_leaves_nothing_and_frees_the_connection() {
     let mut spec = schema.spec();
     spec.max_connections = 1;
     spec.acquire_timeout = Duration::from_secs(2);
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", spec)
         .grant_database("db-client", "hasura");
     let (manager, _dir) = load_clients(builder, false).await;
@@ -173,7 +174,7 @@ async fn a_transaction_left_open_at_the_end_of_the_call_is_rolled_back_and_its_c
     let mut spec = schema.spec();
     spec.max_connections = 1;
     spec.acquire_timeout = Duration::from_secs(2);
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", spec)
         .grant_database("db-client", "hasura");
     let (manager, _dir) = load_clients(builder, false).await;
@@ -232,7 +233,7 @@ async fn a_transaction_left_open_at_the_end_of_the_call_is_rolled_back_and_its_c
 async fn a_deadline_mid_transaction_leaves_nothing() {
     let schema = Schema::new().await;
     schema.admin("CREATE TABLE notes (body text)").await;
-    let builder = db_builder()
+    let builder = builder()
         .call_timeout(Duration::from_millis(700))
         .database("hasura", schema.spec())
         .grant_database("db-client", "hasura");
@@ -280,7 +281,7 @@ async fn the_statement_timeout_stops_a_slow_statement() {
     let schema = Schema::new().await;
     let mut spec = schema.spec();
     spec.statement_timeout = Duration::from_millis(200);
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", spec)
         .grant_database("db-client", "hasura");
     let (manager, _dir) = load_clients(builder, false).await;
@@ -301,7 +302,7 @@ async fn two_plugins_in_concurrent_transactions_do_not_see_each_others_uncommitt
     let schema = Schema::new().await;
     schema.admin("CREATE TABLE notes (body text)").await;
     let builder = |plugin: &str| {
-        db_builder()
+        builder()
             .call_timeout(Duration::from_secs(20))
             .database("hasura", schema.spec())
             .grant_database(plugin, "hasura")
@@ -370,7 +371,7 @@ async fn several_transactions_run_at_once_on_one_or_several_databases() {
     schema.admin("CREATE TABLE notes (body text)").await;
     let sqlite_dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", sqlite_dir.path().join("local.db").display());
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", schema.spec())
         .database(
             "local",
@@ -655,7 +656,7 @@ async fn an_exhausted_pool_and_a_server_that_is_down_are_clear_errors() {
     )
     .unwrap();
     down.acquire_timeout = Duration::from_millis(500);
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", spec)
         .database("keycloak", down)
         .grant_database("db-client", "hasura")
@@ -688,7 +689,7 @@ async fn a_query_returning_too_many_rows_is_refused() {
     let schema = Schema::new().await;
     let mut spec = schema.spec();
     spec.max_rows = 10;
-    let builder = db_builder()
+    let builder = builder()
         .database("hasura", spec)
         .grant_database("db-client", "hasura");
     let (manager, _dir) = load_clients(builder, false).await;

@@ -9,7 +9,8 @@ use serde_json::json;
 use sqlx::sqlite::SqlitePoolOptions;
 use tempfile::TempDir;
 
-use super::{db_builder, load_clients, ok, run, typed_err};
+use super::{load_clients, ok, run, typed_err};
+use crate::builder;
 
 struct File {
     _dir: TempDir,
@@ -44,7 +45,7 @@ async fn client(
 ) -> (plugmill::PluginManager, TempDir) {
     let mut database = DatabaseSpec::from_url(&file.url()).unwrap();
     spec(&mut database);
-    let builder = db_builder()
+    let builder = builder()
         .call_timeout(Duration::from_secs(3))
         .database("hasura", database)
         .grant_database("db-client", "hasura");

@@ -48,6 +48,13 @@ pub enum Command {
         #[arg(long)]
         workspace: Option<PathBuf>,
     },
+    /// Load every plugin of the source, then reload whenever the source changes (polled every
+    /// `--interval`) or on SIGHUP; prints the load and each reload. Runs until interrupted.
+    Watch {
+        /// Seconds between polls of the source (ETags for S3, file times for a directory).
+        #[arg(long, default_value = "2", value_parser = parse_seconds)]
+        interval: std::time::Duration,
+    },
     /// Call a hook, a route or a task.
     Call {
         #[command(subcommand)]
@@ -112,6 +119,13 @@ pub struct HostArgs {
     /// Reject plugins without a valid signature from a trusted key.
     #[arg(long, global = true)]
     pub require_signatures: bool,
+    /// Directory of the precompiled cache (default: `$XDG_CACHE_HOME/plugmill`, else
+    /// `~/.cache/plugmill`).
+    #[arg(long, env = "PLUGMILL_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile every plugin, without reading or writing the precompiled cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     /// Deadline of one call, in seconds.
     #[arg(long, env = "PLUGMILL_TIMEOUT", global = true, value_parser = parse_seconds)]
     pub timeout: Option<std::time::Duration>,

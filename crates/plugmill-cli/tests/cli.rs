@@ -369,3 +369,99 @@ fn upload_puts_plugins_in_the_bucket_skips_unchanged_ones_and_list_loads_them() 
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("upload needs an S3 destination"));
 }
+
+/// Lines of a running command's stdout, each within a minute or the test fails.
+struct Lines(std::sync::mpsc::Receiver<String>);
+
+impl Lines {
+    fn of(child: &mut std::process::Child) -> Self {
+        use std::io::BufRead as _;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self(receiver)
+    }
+
+    fn next_json(&self) -> Value {
+        let line = self
+            .0
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a line within a minute");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+}
+
+#[test]
+fn watch_reloads_when_the_directory_changes_and_on_sighup() {
+    let dir = plugin_dir(&[("valid.wasm", test_plugins::VALID)]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugmill"))
+        .args(["watch", "--json", "--interval", "0.05"])
+        .env("PLUGMILL_PLUGINS", dir.path())
+        .env("PLUGMILL_CACHE_DIR", cache.path())
+        .env("PLUGMILL_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run plugmill watch");
+    let lines = Lines::of(&mut child);
+
+    let load = lines.next_json();
+    assert_eq!(load["event"], "load");
+    assert_eq!(load["changes"]["added"], json!(["valid"]));
+    assert_eq!(load["cache"]["compiled"], 1);
+
+    // Written aside, then renamed into place, so no poll sees half a file.
+    let staged = dir.path().join("second.partial");
+    std::fs::copy(test_plugins::SECOND_GREETER, &staged).unwrap();
+    std::fs::rename(&staged, dir.path().join("second.wasm")).unwrap();
+    let reload = lines.next_json();
+    assert_eq!(reload["event"], "reload");
+    assert_eq!(reload["changes"]["added"], json!(["second-greeter"]));
+    assert_eq!(reload["changes"]["unchanged"], json!(["valid"]));
+    assert_eq!(reload["plugins"].as_array().unwrap().len(), 2);
+
+    let hangup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hangup.success());
+    let reload = lines.next_json();
+    assert_eq!(reload["event"], "reload");
+    assert_eq!(
+        reload["changes"]["unchanged"],
+        json!(["second-greeter", "valid"])
+    );
+    assert_eq!(reload["changes"]["added"], json!([]));
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_second_list_loads_every_plugin_from_the_precompiled_cache_unless_told_not_to() {
+    let dir = plugin_dir(&[("valid.wasm", test_plugins::VALID)]);
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let cold = stdout_json(&plugmill(
+        dir.path(),
+        &["list", "--json", "--cache-dir", cache_dir],
+    ));
+    assert_eq!(cold["cache"]["compiled"], 1);
+    let warm = stdout_json(&plugmill(
+        dir.path(),
+        &["list", "--json", "--cache-dir", cache_dir],
+    ));
+    assert_eq!(warm["cache"]["hits"], 1);
+    assert_eq!(warm["cache"]["compiled"], 0);
+    let args = ["list", "--json", "--cache-dir", cache_dir, "--no-cache"];
+    let uncached = stdout_json(&plugmill(dir.path(), &args));
+    assert_eq!(uncached["cache"]["compiled"], 1);
+    assert_eq!(uncached["cache"]["hits"], 0);
+}

@@ -10,6 +10,7 @@
 //! [loading]
 //! strict = false
 //! unknown_imports = "reject"   # or "trap"
+//! cache_dir = "/var/cache/plugmill"   # compiled plugins, reused across starts
 //!
 //! [trust]
 //! require_signatures = true
@@ -95,6 +96,10 @@ pub struct LoadingConfig {
     /// `reject` (default) or `trap`.
     #[serde(default)]
     pub unknown_imports: UnknownImportsConfig,
+    /// Directory of the precompiled cache (relative to the configuration file); without it,
+    /// every start compiles every plugin.
+    #[serde(default)]
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// What to do with imports no host interface provides.
@@ -217,6 +222,9 @@ impl HostConfig {
     }
 
     fn resolve_paths(&mut self, base: &Path) {
+        if let Some(dir) = &mut self.loading.cache_dir {
+            *dir = base.join(&*dir);
+        }
         for key in &mut self.trust.public_key_files {
             *key = base.join(&*key);
         }

@@ -10,9 +10,11 @@
 //! source ──> loader ──> registry ──> dispatch ──> runtime ──> capabilities
 //! ```
 //!
-//! - [`source`]: where plugin bytes come from (a directory; object storage plugs in here).
-//! - [`loader`]: compile in parallel, read each manifest under a deadline, validate.
-//! - [`registry`]: the immutable hook/route/task tables, swapped atomically on reload.
+//! - [`source`]: where plugin bytes come from: a directory, or an S3 bucket prefix.
+//! - [`loader`]: verify, compile in parallel (or load from the precompiled cache), read each
+//!   manifest under a deadline, validate.
+//! - [`registry`]: the immutable hook/route/task tables, swapped atomically on reload
+//!   ([`PluginManager::reload`], [`PluginManager::watch`]).
 //! - [`dispatch`]: [`PluginManager`], the calls an application makes: hooks, routes, tasks,
 //!   typed, dynamic and JSON.
 //! - [`runtime`]: the wasmtime engine, the per-call store, limits and instance reuse.
@@ -48,8 +50,9 @@ pub mod source;
 
 mod plugin;
 
+pub use dispatch::reload::Watch;
 pub use dispatch::{CallError, HookResults, ManagerBuilder, PluginManager, PluginOutcome};
-pub use loader::{LoadError, LoadReport, Rejection};
+pub use loader::{CacheReport, Changes, LoadError, LoadReport, Rejection};
 pub use plugin::{Plugin, PluginSummary};
 pub use runtime::RuntimeOptions;
 

@@ -26,6 +26,7 @@ pub(crate) struct ExportedFunc {
 pub struct Plugin {
     pub(crate) name: Arc<str>,
     pub(crate) file: String,
+    pub(crate) sha256: [u8; 32],
     pub(crate) manifest: Manifest,
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) functions: HashMap<String, ExportedFunc>,
@@ -90,6 +91,11 @@ impl Plugin {
         &self.file
     }
 
+    /// The sha256 of the plugin file, as hex.
+    pub fn sha256(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
     /// The manifest the plugin returned from `get-manifest`.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -135,6 +141,7 @@ impl Plugin {
         PluginSummary {
             name: self.name.to_string(),
             file: self.file.clone(),
+            sha256: self.sha256(),
             hooks: self.manifest.hooks.clone(),
             routes: self.manifest.routes.clone(),
             tasks: self.manifest.tasks.clone(),
@@ -149,6 +156,8 @@ pub struct PluginSummary {
     pub name: String,
     /// Where it was loaded from.
     pub file: String,
+    /// The sha256 of its file, as hex.
+    pub sha256: String,
     /// The hooks it answers.
     pub hooks: Vec<String>,
     /// The routes it serves.

@@ -14,6 +14,7 @@ pub async fn run(host: &HostArgs) -> anyhow::Result<ExitCode> {
             "plugins": report.loaded,
             "rejected": report.rejected,
             "skipped": report.skipped,
+            "cache": report.cache,
             "hooks": listing.hooks,
             "routes": listing.routes,
             "tasks": listing.tasks,

@@ -5,6 +5,7 @@ mod inspect;
 mod keys;
 mod list;
 mod upload;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Upload { files, workspace } => {
             upload::run(&host, &files, workspace.as_deref()).await
         }
+        Command::Watch { interval } => watch::run(&host, interval).await,
         Command::Keygen { out } => keys::keygen(&out),
         Command::Sign { key, files } => keys::sign(&key, &files),
         Command::Call { target } => match target {
@@ -67,7 +69,39 @@ fn manager(host: &HostArgs) -> anyhow::Result<PluginManager> {
     if host.require_signatures {
         builder = builder.require_signatures(true);
     }
-    builder.build()
+    if host.no_cache {
+        return builder.without_cache().build();
+    }
+    if let Some(dir) = &host.cache_dir {
+        return builder.cache_dir(dir).build();
+    }
+    let configured = config.loading.cache_dir.is_some();
+    match default_cache_dir().filter(|_| !configured) {
+        // The implicit default is a convenience: without it, plugins are compiled.
+        Some(dir) => builder.cache_dir(&dir).build().or_else(|error| {
+            tracing::warn!(%error, "running without the precompiled cache");
+            manager_without_cache(host)
+        }),
+        None => builder.build(),
+    }
+}
+
+/// The same manager, without the default cache directory.
+fn manager_without_cache(host: &HostArgs) -> anyhow::Result<PluginManager> {
+    let host = HostArgs {
+        no_cache: true,
+        ..host.clone()
+    };
+    manager(&host)
+}
+
+/// `$XDG_CACHE_HOME/plugmill`, else `$HOME/.cache/plugmill`.
+fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    non_empty("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|home| std::path::Path::new(&home).join(".cache")))
+        .map(|base| base.join("plugmill"))
 }
 
 /// A manager with every plugin of `--plugins` loaded; rejections are warned about on stderr.

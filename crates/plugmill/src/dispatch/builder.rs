@@ -2,9 +2,11 @@
 //! [`PluginManager`]. `new()` holds the secure defaults: WASI denied, a deadline on every call,
 //! capped memory, unknown imports rejected, a fresh instance per call.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use plugmill_precompiled::PrecompiledCache;
 use wasmtime::component::Linker;
 
 use super::PluginManager;
@@ -42,6 +44,7 @@ pub struct ManagerBuilder {
     load: LoadOptions,
     extensions: Vec<LinkerExtension>,
     databases: Databases,
+    cache_dir: Option<PathBuf>,
 }
 
 impl ManagerBuilder {
@@ -153,6 +156,20 @@ impl ManagerBuilder {
         self
     }
 
+    /// Keeps compiled plugins in `dir` (created if needed), keyed by each file's sha256 and the
+    /// engine's settings: a later start with the same files loads them instead of compiling.
+    /// Damaged entries are detected, discarded and rebuilt (see `plugmill-precompiled`).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Compiles every plugin, ignoring a cache directory set before (e.g. by configuration).
+    pub fn without_cache(mut self) -> Self {
+        self.cache_dir = None;
+        self
+    }
+
     /// Reject the whole load if any plugin is rejected (default: load the others).
     pub fn strict(mut self, strict: bool) -> Self {
         self.load.strict = strict;
@@ -226,6 +243,9 @@ impl ManagerBuilder {
         }
         self.runtime.fuel = limits.fuel.or(self.runtime.fuel);
         self.load.strict |= config.loading.strict;
+        if let Some(dir) = &config.loading.cache_dir {
+            self.cache_dir = Some(dir.clone());
+        }
         if config.loading.unknown_imports == UnknownImportsConfig::Trap {
             self.load.unknown_imports = UnknownImports::Trap;
         }
@@ -303,6 +323,9 @@ impl ManagerBuilder {
         let mut extensions: Vec<LinkerExtension> = vec![Arc::new(database::add_to_linker)];
         extensions.extend(self.extensions);
         let runtime = Runtime::new(self.runtime, &extensions, shared)?;
+        if let Some(dir) = &self.cache_dir {
+            self.load.cache = Some(PrecompiledCache::open(dir, runtime.engine())?);
+        }
         Ok(PluginManager::new(Arc::new(runtime), self.load))
     }
 

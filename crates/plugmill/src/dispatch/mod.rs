@@ -4,12 +4,15 @@
 //!   ([`PluginManager::call_hook`]), JSON ([`PluginManager::call_hook_json`]) and typed
 //!   ([`PluginManager::call_hook_typed`], [`typed_hooks!`](crate::typed_hooks));
 //! - routes: the one handler, JSON in and out ([`PluginManager::call_route`]);
-//! - tasks: every registered handler ([`PluginManager::execute_task`]).
+//! - tasks: every registered handler ([`PluginManager::execute_task`]);
+//! - loading and hot reload ([`reload`]): [`PluginManager::load`], [`PluginManager::reload`],
+//!   [`PluginManager::watch`].
 
 pub mod builder;
 pub mod check;
 pub mod error;
 pub mod json;
+pub mod reload;
 pub mod typed;
 
 mod invoke;
@@ -23,11 +26,10 @@ use wasmtime::component::{ComponentNamedList, Lift, Lower, Val};
 pub use builder::ManagerBuilder;
 pub use error::CallError;
 
-use crate::loader::{self, LoadError, LoadOptions, LoadReport, Rejection};
+use crate::loader::{self, LoadOptions};
 use crate::plugin::Plugin;
 use crate::registry::Registry;
 use crate::runtime::Runtime;
-use crate::source::PluginSource;
 
 /// The outcome of a call on one plugin.
 #[derive(Debug, Clone)]
@@ -56,6 +58,8 @@ pub struct PluginManager {
     runtime: Arc<Runtime>,
     load_options: LoadOptions,
     registry: RwLock<Arc<Registry>>,
+    /// Held while a load or reload builds its registry, so two never interleave.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl PluginManager {
@@ -69,6 +73,7 @@ impl PluginManager {
             runtime,
             load_options,
             registry: RwLock::new(Arc::default()),
+            reloading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -89,36 +94,6 @@ impl PluginManager {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-
-    /// Loads every plugin of `source` into a new registry and swaps it in atomically. Rejected
-    /// files are reported; in strict mode any rejection fails the load and the current
-    /// registry stays.
-    pub async fn load(&self, source: &dyn PluginSource) -> Result<LoadReport, LoadError> {
-        let fetched = source.fetch().await?;
-        let skipped = fetched.skipped.clone();
-        let (plugins, mut rejected) =
-            loader::load(&self.runtime, fetched, &self.load_options).await;
-        let (registry, refused) = Registry::build(plugins);
-        rejected.extend(refused.into_iter().map(|(plugin, reason)| Rejection {
-            file: plugin.file().to_string(),
-            plugin: Some(plugin.name().to_string()),
-            reason,
-        }));
-        rejected.sort_by(|a, b| a.file.cmp(&b.file));
-        for rejection in &rejected {
-            tracing::warn!(file = %rejection.file, plugin = ?rejection.plugin, reason = %rejection.reason, "plugin rejected");
-        }
-        if self.load_options.strict && !rejected.is_empty() {
-            return Err(LoadError::Strict { rejected });
-        }
-        let loaded = registry.plugins().iter().map(|p| p.summary()).collect();
-        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
-        Ok(LoadReport {
-            loaded,
-            rejected,
-            skipped,
-        })
     }
 
     /// Inspects one plugin file without registering it.

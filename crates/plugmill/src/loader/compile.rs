@@ -1,7 +1,11 @@
 //! Compiling plugin bytes into components, all files in parallel on every core, after a cheap
-//! header check that gives garbage files and core modules a clear reason.
+//! header check that gives garbage files and core modules a clear reason. With a
+//! [`PrecompiledCache`], a file compiled before (same bytes, same engine settings) is loaded
+//! from its checked cache entry instead.
 
+use plugmill_precompiled::{Outcome, PrecompiledCache};
 use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
@@ -31,14 +35,40 @@ pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
     Component::new(engine, bytes).map_err(|e| format!("does not compile as a component: {e:#}"))
 }
 
-/// Compiles every input in parallel, keeping the input order.
+/// The sha256 of a file's bytes, its identity for the cache and for reloads.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// One input, compiled or loaded from the cache.
+pub struct Compiled {
+    /// The component, or why there is none.
+    pub component: Result<Component, String>,
+    /// How the cache served it, when there is a cache and the bytes look like a component.
+    pub cache: Option<Outcome>,
+}
+
+/// Compiles (or loads from `cache`) every input in parallel, keeping the input order.
+/// `parts` gives an input's bytes and their [`sha256`].
 pub fn compile_all<T: Sync>(
     engine: &Engine,
+    cache: Option<&PrecompiledCache>,
     inputs: &[T],
-    bytes: impl Fn(&T) -> &[u8] + Sync,
-) -> Vec<Result<Component, String>> {
+    parts: impl Fn(&T) -> (&[u8], &[u8; 32]) + Sync,
+) -> Vec<Compiled> {
     inputs
         .par_iter()
-        .map(|input| compile(engine, bytes(input)))
+        .map(|input| {
+            let (bytes, sha256) = parts(input);
+            let (component, cache) = match cache {
+                Some(cache) if header_problem(bytes).is_none() => {
+                    let (component, outcome) =
+                        cache.load_or_compile(sha256, || compile(engine, bytes));
+                    (component, Some(outcome))
+                }
+                _ => (compile(engine, bytes), None),
+            };
+            Compiled { component, cache }
+        })
         .collect()
 }

@@ -51,6 +51,7 @@ impl Inspection {
 pub async fn inspect(runtime: &Arc<Runtime>, file: &str, bytes: Vec<u8>) -> Inspection {
     let mut report = Inspection::default();
     let engine = runtime.engine().clone();
+    let sha256 = compile::sha256(&bytes);
     let compiled = tokio::task::spawn_blocking(move || compile::compile(&engine, &bytes)).await;
     let component = match compiled {
         Ok(Ok(component)) => component,
@@ -89,7 +90,13 @@ pub async fn inspect(runtime: &Arc<Runtime>, file: &str, bytes: Vec<u8>) -> Insp
         unknown_imports: UnknownImports::Trap,
         ..LoadOptions::default()
     };
-    let linked = match link(runtime, file.to_string(), component.clone(), &lenient) {
+    let linked = match link(
+        runtime,
+        file.to_string(),
+        sha256,
+        component.clone(),
+        &lenient,
+    ) {
         Ok(linked) => linked,
         Err(problem) => {
             report.problems.push(problem);

@@ -26,11 +26,14 @@ use serde::Serialize;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
+use plugmill_precompiled::{Outcome, PrecompiledCache};
+
 use crate::plugin::{ExportedFunc, Plugin, PluginSummary};
+use crate::registry::Registry;
 use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::warm::WarmPool;
 use crate::runtime::{DeadlineExceeded, HostState, Runtime};
-use crate::source::{Fetched, PluginArtifact, Skipped, SourceError};
+use crate::source::{PluginArtifact, Skipped, SourceError};
 use manifest::Manifest;
 
 /// The interface every plugin exports.
@@ -87,6 +90,8 @@ pub struct LoadOptions {
     pub plugins: HashMap<String, PluginSettings>,
     /// Pins and trusted signing keys.
     pub trust: integrity::TrustPolicy,
+    /// Where compiled plugins are kept between starts, if anywhere.
+    pub cache: Option<PrecompiledCache>,
 }
 
 impl LoadOptions {
@@ -136,7 +141,8 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// The outcome of a load: what loaded, what was rejected, what the source skipped.
+/// The outcome of a load or reload: what is registered now, what was rejected, what the
+/// source skipped, how the registry changed and how code was compiled.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LoadReport {
     /// Plugins now registered.
@@ -145,6 +151,33 @@ pub struct LoadReport {
     pub rejected: Vec<Rejection>,
     /// Source entries that are not plugin files.
     pub skipped: Vec<Skipped>,
+    /// How the registry changed from the one it replaced.
+    pub changes: Changes,
+    /// How compiled code was obtained.
+    pub cache: CacheReport,
+}
+
+/// How a new registry differs from the one it replaced, by plugin name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    /// Plugins that were not registered before.
+    pub added: Vec<String>,
+    /// Plugins registered before, now in a new version.
+    pub updated: Vec<String>,
+    /// Plugins no longer registered.
+    pub removed: Vec<String>,
+    /// Plugins whose file did not change.
+    pub unchanged: Vec<String>,
+    /// Plugins whose new version was rejected: the previous version keeps serving. Each
+    /// rejection is also in [`LoadReport::rejected`].
+    pub kept: Vec<Rejection>,
+}
+
+impl Changes {
+    /// Whether the registry changed at all.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
 }
 
 /// A load that did not produce a registry.
@@ -165,6 +198,7 @@ pub enum LoadError {
 /// A compiled, linked component whose manifest has not been read yet.
 struct Linked {
     file: String,
+    sha256: [u8; 32],
     component: Component,
     /// Linked with every host interface: what calls use once the plugin is accepted.
     pre: InstancePre<HostState>,
@@ -176,15 +210,56 @@ struct Linked {
     get_manifest: ComponentExportIndex,
 }
 
-/// Loads every artifact: returns the validated plugins in file order and the rejections.
+/// What a load produced.
+pub(crate) struct Loaded {
+    /// The plugins, in file order: newly loaded ones and unchanged ones reused from the
+    /// previous registry.
+    pub(crate) plugins: Vec<Arc<Plugin>>,
+    /// Files that were not loaded.
+    pub(crate) rejected: Vec<Rejection>,
+    /// How files were compiled.
+    pub(crate) cache: CacheReport,
+}
+
+/// How a load obtained compiled code.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CacheReport {
+    /// Files loaded from the precompiled cache.
+    pub hits: usize,
+    /// Files compiled: without a cache, without an entry yet, or with an unusable entry.
+    pub compiled: usize,
+    /// Files unchanged since the previous load, whose plugin was kept as it was.
+    pub reused: usize,
+    /// Cache entries discarded (corrupt, truncated, mismatched) or not written, and why.
+    pub problems: Vec<CacheProblem>,
+}
+
+/// A cache entry that could not be used or stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CacheProblem {
+    /// The plugin file.
+    pub file: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// A trusted file and the sha256 of its bytes.
+struct Hashed {
+    artifact: PluginArtifact,
+    sha256: [u8; 32],
+}
+
+/// Loads every artifact, reusing each plugin of `previous` whose file is unchanged (same
+/// name, same sha256).
 pub(crate) async fn load(
     runtime: &Arc<Runtime>,
-    fetched: Fetched,
+    artifacts: Vec<PluginArtifact>,
     options: &LoadOptions,
-) -> (Vec<Plugin>, Vec<Rejection>) {
+    previous: Option<&Registry>,
+) -> Loaded {
     let mut rejected = Vec::new();
-    let mut trusted = Vec::with_capacity(fetched.artifacts.len());
-    for artifact in fetched.artifacts {
+    let mut trusted = Vec::with_capacity(artifacts.len());
+    for artifact in artifacts {
         match options.trust.verify(&artifact) {
             Ok(()) => trusted.push(artifact),
             Err(reason) => rejected.push(Rejection {
@@ -194,12 +269,44 @@ pub(crate) async fn load(
             }),
         }
     }
-    let compiled = compile_in_background(runtime, trusted).await;
+    let hashed = hash_in_background(trusted).await;
+    let mut plugins = Vec::new();
+    let mut fresh = Vec::with_capacity(hashed.len());
+    for file in hashed {
+        let unchanged = previous.and_then(|registry| {
+            registry
+                .plugins()
+                .iter()
+                .find(|p| p.file == file.artifact.file && p.sha256 == file.sha256)
+        });
+        match unchanged {
+            Some(plugin) => plugins.push(plugin.clone()),
+            None => fresh.push(file),
+        }
+    }
+    let mut cache = CacheReport {
+        reused: plugins.len(),
+        ..CacheReport::default()
+    };
+    let compiled = compile_in_background(runtime, options, fresh).await;
 
     let mut linked = Vec::new();
-    for (file, component) in compiled {
-        let outcome =
-            component.and_then(|component| link(runtime, file.clone(), component, options));
+    for (file, sha256, compiled) in compiled {
+        match compiled.cache {
+            Some(Outcome::Hit) => cache.hits += 1,
+            Some(Outcome::Rebuilt { reason } | Outcome::NotStored { reason }) => {
+                cache.compiled += 1;
+                tracing::warn!(%file, %reason, "precompiled cache");
+                cache.problems.push(CacheProblem {
+                    file: file.clone(),
+                    reason,
+                });
+            }
+            Some(Outcome::Compiled) | None => cache.compiled += 1,
+        }
+        let outcome = compiled
+            .component
+            .and_then(|component| link(runtime, file.clone(), sha256, component, options));
         match outcome {
             Ok(l) => linked.push(l),
             Err(reason) => rejected.push(Rejection {
@@ -222,7 +329,6 @@ pub(crate) async fn load(
     }))
     .await;
 
-    let mut plugins = Vec::new();
     for joined in manifests {
         let (l, manifest) = match joined {
             Ok(pair) => pair,
@@ -244,7 +350,7 @@ pub(crate) async fn load(
         };
         let name = manifest.plugin_name.clone();
         match validate(runtime, l, manifest, options) {
-            Ok(plugin) => plugins.push(plugin),
+            Ok(plugin) => plugins.push(Arc::new(plugin)),
             Err((file, reason)) => rejected.push(Rejection {
                 file,
                 plugin: Some(name),
@@ -252,26 +358,66 @@ pub(crate) async fn load(
             }),
         }
     }
-    (plugins, rejected)
+    plugins.sort_by(|a, b| a.file.cmp(&b.file));
+    Loaded {
+        plugins,
+        rejected,
+        cache,
+    }
+}
+
+async fn hash_in_background(artifacts: Vec<PluginArtifact>) -> Vec<Hashed> {
+    let hashed = tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
+        artifacts
+            .into_par_iter()
+            .map(|artifact| {
+                let sha256 = compile::sha256(&artifact.bytes);
+                Hashed { artifact, sha256 }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    hashed.unwrap_or_else(|error| {
+        tracing::error!(%error, "hashing plugin files failed");
+        Vec::new()
+    })
 }
 
 async fn compile_in_background(
     runtime: &Arc<Runtime>,
-    artifacts: Vec<PluginArtifact>,
-) -> Vec<(String, Result<Component, String>)> {
+    options: &LoadOptions,
+    files: Vec<Hashed>,
+) -> Vec<(String, [u8; 32], compile::Compiled)> {
     let engine = runtime.engine().clone();
-    let files: Vec<String> = artifacts.iter().map(|a| a.file.clone()).collect();
+    let cache = options.cache.clone();
+    let names: Vec<(String, [u8; 32])> = files
+        .iter()
+        .map(|f| (f.artifact.file.clone(), f.sha256))
+        .collect();
     let compiled = tokio::task::spawn_blocking(move || {
-        compile::compile_all(&engine, &artifacts, |a| &a.bytes)
+        compile::compile_all(&engine, cache.as_ref(), &files, |f| {
+            (&f.artifact.bytes, &f.sha256)
+        })
     })
     .await;
     match compiled {
-        Ok(results) => files.into_iter().zip(results).collect(),
+        Ok(results) => names
+            .into_iter()
+            .zip(results)
+            .map(|((file, sha256), compiled)| (file, sha256, compiled))
+            .collect(),
         Err(error) => {
             let reason = format!("compilation did not finish: {error}");
-            files
+            names
                 .into_iter()
-                .map(|file| (file, Err(reason.clone())))
+                .map(|(file, sha256)| {
+                    let failed = compile::Compiled {
+                        component: Err(reason.clone()),
+                        cache: None,
+                    };
+                    (file, sha256, failed)
+                })
                 .collect()
         }
     }
@@ -280,6 +426,7 @@ async fn compile_in_background(
 fn link(
     runtime: &Runtime,
     file: String,
+    sha256: [u8; 32],
     component: Component,
     options: &LoadOptions,
 ) -> Result<Linked, String> {
@@ -305,6 +452,7 @@ fn link(
         .collect();
     Ok(Linked {
         file,
+        sha256,
         component,
         pre,
         manifest_pre,
@@ -380,6 +528,7 @@ fn validate(
     Ok(Plugin {
         name: Arc::from(manifest.plugin_name.as_str()),
         file: linked.file,
+        sha256: linked.sha256,
         manifest,
         pre: linked.pre,
         functions,

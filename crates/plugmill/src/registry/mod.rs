@@ -105,7 +105,7 @@ impl Registry {
 
     /// Builds a registry from plugins in load order: the first plugin with a name, and the
     /// first to claim a route, wins; later ones are returned with the reason.
-    pub fn build(plugins: Vec<Plugin>) -> (Registry, Vec<(Plugin, String)>) {
+    pub fn build(plugins: Vec<Arc<Plugin>>) -> (Registry, Vec<(Arc<Plugin>, String)>) {
         let mut registry = Registry::default();
         let mut refused = Vec::new();
         for plugin in plugins {
@@ -142,8 +142,7 @@ impl Registry {
         (!claimed.is_empty()).then(|| claimed.join("; "))
     }
 
-    fn insert(&mut self, plugin: Plugin) {
-        let plugin = Arc::new(plugin);
+    fn insert(&mut self, plugin: Arc<Plugin>) {
         let manifest = plugin.manifest();
         for hook in &manifest.hooks {
             let plugins = self.hooks.entry(hook.clone()).or_default();

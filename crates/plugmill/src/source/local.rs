@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 
-use super::{Fetched, PluginArtifact, PluginSource, Skipped, SourceError};
+use super::{Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
 
 /// Every `*.wasm` file directly inside one directory.
 #[derive(Clone, Debug)]
@@ -54,13 +54,46 @@ impl LocalDirectory {
                     bytes,
                     signature,
                 }),
-                Err(error) => fetched.skipped.push(Skipped {
+                Err(error) => fetched.unreadable.push(Skipped {
                     file,
                     reason: format!("cannot be read: {error}"),
                 }),
             }
         }
         Ok(fetched)
+    }
+
+    /// Size, modification time and inode of every `.wasm` and `.sig` file: a copy, an edit
+    /// or a rename over the file changes at least one.
+    async fn stat(&self) -> Result<Versions, SourceError> {
+        use std::os::unix::fs::MetadataExt as _;
+        let directory_error = |source| SourceError::Directory {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let mut entries = tokio::fs::read_dir(&self.path)
+            .await
+            .map_err(directory_error)?;
+        let mut versions = Versions::new();
+        while let Some(entry) = entries.next_entry().await.map_err(directory_error)? {
+            let path = entry.path();
+            let extension = path.extension().and_then(|e| e.to_str());
+            if !matches!(extension, Some("wasm" | "sig")) {
+                continue;
+            }
+            let token = match tokio::fs::metadata(&path).await {
+                Ok(meta) => format!(
+                    "{}:{}.{}:{}",
+                    meta.len(),
+                    meta.mtime(),
+                    meta.mtime_nsec(),
+                    meta.ino()
+                ),
+                Err(error) => format!("unreadable: {error}"),
+            };
+            versions.insert(path.display().to_string(), token);
+        }
+        Ok(versions)
     }
 }
 
@@ -78,5 +111,9 @@ impl PluginSource for LocalDirectory {
 
     fn fetch(&self) -> BoxFuture<'_, Result<Fetched, SourceError>> {
         self.read().boxed()
+    }
+
+    fn versions(&self) -> BoxFuture<'_, Result<Versions, SourceError>> {
+        self.stat().boxed()
     }
 }

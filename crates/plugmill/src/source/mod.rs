@@ -10,7 +10,10 @@ mod s3;
 pub use local::{signature_path, LocalDirectory};
 pub use s3::{S3Settings, S3Source, Uploaded};
 
+use std::collections::BTreeMap;
+
 use futures::future::BoxFuture;
+use futures::FutureExt as _;
 
 /// The bytes of one plugin file.
 #[derive(Clone, Debug)]
@@ -39,7 +42,15 @@ pub struct Fetched {
     pub artifacts: Vec<PluginArtifact>,
     /// Entries that are not plugin files.
     pub skipped: Vec<Skipped>,
+    /// Plugin files that could not be read (a failed download, a permission error): they
+    /// are rejected, so on a reload their previous version keeps serving.
+    pub unreadable: Vec<Skipped>,
 }
+
+/// A cheap token per plugin file (and signature) of a source: an ETag, or size and
+/// modification time. Two equal listings mean nothing changed; a poll compares them instead
+/// of downloading every file.
+pub type Versions = BTreeMap<String, String>;
 
 /// A source as a whole cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -65,4 +76,28 @@ pub trait PluginSource: Send + Sync {
 
     /// Lists and reads every plugin file.
     fn fetch(&self) -> BoxFuture<'_, Result<Fetched, SourceError>>;
+
+    /// The version of every file, to notice added, changed and removed plugins. The default
+    /// reads every file and uses its sha256; sources with cheaper tokens override it.
+    fn versions(&self) -> BoxFuture<'_, Result<Versions, SourceError>> {
+        async move {
+            let fetched = self.fetch().await?;
+            let digest = |bytes: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+            let mut versions = Versions::new();
+            for artifact in &fetched.artifacts {
+                let signature = artifact
+                    .signature
+                    .as_deref()
+                    .map(digest)
+                    .unwrap_or_default();
+                let token = format!("{}/{signature}", digest(&artifact.bytes));
+                versions.insert(artifact.file.clone(), token);
+            }
+            for unreadable in &fetched.unreadable {
+                versions.insert(unreadable.file.clone(), "unreadable".into());
+            }
+            Ok(versions)
+        }
+        .boxed()
+    }
 }

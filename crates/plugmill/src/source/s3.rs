@@ -17,7 +17,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt as _, RetryConfig};
 
-use super::{Fetched, PluginArtifact, PluginSource, Skipped, SourceError};
+use super::{Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
 
 /// Objects downloaded at once.
 const PARALLEL_DOWNLOADS: usize = 16;
@@ -249,13 +249,37 @@ impl PluginSource for S3Source {
                         bytes,
                         signature,
                     }),
-                    (Err(e), _) | (_, Err(e)) => fetched.skipped.push(Skipped {
+                    (Err(e), _) | (_, Err(e)) => fetched.unreadable.push(Skipped {
                         file,
                         reason: format!("cannot download: {e}"),
                     }),
                 }
             }
             Ok(fetched)
+        })
+    }
+
+    fn versions(&self) -> BoxFuture<'_, Result<Versions, SourceError>> {
+        Box::pin(async move {
+            let prefix = Path::from(self.prefix.trim_end_matches('/'));
+            let listing: Vec<object_store::ObjectMeta> = self
+                .store
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(|e| self.listing_error(e))?;
+            let versions = listing
+                .into_iter()
+                .filter_map(|meta| {
+                    let key = meta.location.to_string();
+                    let plugin_file = key.ends_with(".wasm") || key.ends_with(".wasm.sig");
+                    let token = meta.e_tag.clone().unwrap_or_else(|| {
+                        format!("{}:{}", meta.size, meta.last_modified.to_rfc3339())
+                    });
+                    plugin_file.then(|| (format!("s3://{}/{key}", self.bucket), token))
+                })
+                .collect();
+            Ok(versions)
         })
     }
 }

@@ -1,6 +1,7 @@
 //! plugmill's integration tests: one binary, shared helpers, test plugins built from source
 //! by the `test-plugins` crate.
 
+mod cache;
 mod database;
 mod dispatch;
 mod host_extension;
@@ -8,6 +9,7 @@ mod instances;
 mod integrity;
 mod json_bridge;
 mod loading;
+mod reload;
 mod s3;
 mod sandbox;
 mod typed;

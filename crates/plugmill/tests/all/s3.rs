@@ -9,14 +9,14 @@ use plugmill::LoadError;
 use super::builder;
 
 /// A started server and the settings that reach it.
-struct Server(test_s3::Server);
+pub struct Server(test_s3::Server);
 
 impl Server {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         Self(test_s3::Server::start().await.expect("start the S3 server"))
     }
 
-    fn settings(&self) -> S3Settings {
+    pub fn settings(&self) -> S3Settings {
         S3Settings {
             endpoint: Some(self.0.endpoint()),
             region: Some("us-east-1".into()),
@@ -25,16 +25,16 @@ impl Server {
         }
     }
 
-    fn create_bucket(&self, bucket: &str) {
+    pub fn create_bucket(&self, bucket: &str) {
         self.0.create_bucket(bucket).unwrap();
     }
 
-    fn source(&self, url: &str) -> S3Source {
+    pub fn source(&self, url: &str) -> S3Source {
         S3Source::new(url, &self.settings()).unwrap()
     }
 
     /// Uploads `bytes` as `key` over the S3 protocol.
-    async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+    pub async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
         let source = self.source(&format!("s3://{bucket}/"));
         source
             .store()
@@ -42,9 +42,20 @@ impl Server {
             .await
             .unwrap_or_else(|e| panic!("upload {key}: {e}"));
     }
+
+    /// Deletes `key` over the S3 protocol.
+    pub async fn delete(&self, bucket: &str, key: &str) {
+        let source = self.source(&format!("s3://{bucket}/"));
+        source
+            .store()
+            .delete(&Path::from(key))
+            .await
+            .unwrap_or_else(|e| panic!("delete {key}: {e}"));
+    }
 }
 
-fn plugin(path: &str) -> Vec<u8> {
+/// The bytes of a test plugin file.
+pub fn plugin(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
@@ -164,10 +175,12 @@ async fn wrong_credentials_a_missing_bucket_and_an_unreachable_endpoint_are_clea
         "{message}"
     );
 
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // A port bound but not listening refuses connections, and stays ours while the test runs
+    // (a released port could be taken by another test's server).
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let mut unreachable = server.settings();
     unreachable.endpoint = Some(format!("http://{}", closed.local_addr().unwrap()));
-    drop(closed);
     let source = S3Source::new("s3://plugmill/plugins/", &unreachable).unwrap();
     let message = load_error(&source).await;
     assert!(message.contains("cannot be reached"), "{message}");

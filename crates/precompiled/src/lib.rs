@@ -1,0 +1,366 @@
+//! A checked on-disk cache of compiled WebAssembly components.
+//!
+//! Compiling a component with Cranelift takes tens to hundreds of milliseconds; loading the
+//! compiled artifact takes a fraction of that. [`PrecompiledCache`] keeps each artifact in a
+//! directory, keyed by the sha256 of the component's bytes and by the engine's compatibility
+//! fingerprint (wasmtime's version and every setting that changes generated code), so an
+//! artifact is only ever loaded into an engine that could have produced it.
+//!
+//! Loading compiled code is trusting it: wasmtime runs it as machine code. An entry is
+//! therefore loaded only after [`entry`] checks its header (format, fingerprint, source digest,
+//! length) and the sha256 of its payload. A corrupt, truncated or mismatched entry is
+//! deleted and reported, and the caller compiles afresh; it is never run.
+//!
+//! The cache directory must be writable only by the host's user: the checksum detects damage,
+//! not a forgery by someone who can write the directory (who could as well replace the host).
+//!
+//! This crate holds plugmill's one `unsafe` call into wasmtime, [`Component::deserialize`],
+//! made only on bytes that passed those checks.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use plugmill_precompiled::{Outcome, PrecompiledCache};
+//! use wasmtime::{component::Component, Config, Engine};
+//!
+//! let engine = Engine::new(Config::new().wasm_component_model(true))?;
+//! let dir = tempfile::tempdir()?;
+//! let cache = PrecompiledCache::open(dir.path(), &engine)?;
+//! let bytes = wat::parse_str("(component)")?;
+//! let key = PrecompiledCache::key(&bytes);
+//! let compile = || Component::new(&engine, &bytes).map_err(|e| e.to_string());
+//!
+//! let (_component, outcome) = cache.load_or_compile(&key, compile);
+//! assert_eq!(outcome, Outcome::Compiled);
+//! let (_component, outcome) = cache.load_or_compile(&key, compile);
+//! assert_eq!(outcome, Outcome::Hit);
+//! # Ok(()) }
+//! ```
+
+pub mod entry;
+mod fingerprint;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+pub use fingerprint::engine_fingerprint;
+
+/// The cache cannot be used at all.
+#[derive(Debug, thiserror::Error)]
+#[error("precompiled cache `{}`: {message}: {source}", dir.display())]
+pub struct CacheError {
+    dir: PathBuf,
+    message: &'static str,
+    source: std::io::Error,
+}
+
+/// How a component was obtained.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Loaded from a valid entry.
+    Hit,
+    /// No entry: compiled, and the entry written when possible.
+    Compiled,
+    /// An entry was unusable: it was deleted and the component compiled afresh.
+    Rebuilt {
+        /// What was wrong with the entry.
+        reason: String,
+    },
+    /// Compiled, but the entry could not be stored; the next start compiles again.
+    NotStored {
+        /// Why (and what was wrong with the previous entry, if anything).
+        reason: String,
+    },
+}
+
+/// What a lookup found.
+pub enum Lookup {
+    /// A valid entry, loaded.
+    Hit(Component),
+    /// No entry.
+    Miss,
+    /// An unusable entry, now deleted; the reason says what was wrong.
+    Discarded(String),
+}
+
+/// Compiled components in a directory, for one engine configuration.
+#[derive(Clone)]
+pub struct PrecompiledCache {
+    dir: PathBuf,
+    engine: Engine,
+    fingerprint: [u8; 32],
+}
+
+impl std::fmt::Debug for PrecompiledCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrecompiledCache")
+            .field("dir", &self.dir)
+            .field("fingerprint", &hex::encode(self.fingerprint))
+            .finish()
+    }
+}
+
+impl PrecompiledCache {
+    /// Opens (creating it if needed) the cache under `root` for `engine`. Entries live in
+    /// `root/<fingerprint>/`, so engines of different versions or settings share a root
+    /// without ever seeing each other's artifacts.
+    pub fn open(root: impl AsRef<Path>, engine: &Engine) -> Result<Self, CacheError> {
+        let fingerprint = engine_fingerprint(engine);
+        let dir = root.as_ref().join(hex::encode(&fingerprint[..16]));
+        std::fs::create_dir_all(&dir).map_err(|source| CacheError {
+            dir: dir.clone(),
+            message: "cannot create the directory",
+            source,
+        })?;
+        Ok(Self {
+            dir,
+            engine: engine.clone(),
+            fingerprint,
+        })
+    }
+
+    /// The directory holding this engine's entries.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The engine's compatibility fingerprint.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+
+    /// Where the entry for a component with this sha256 lives.
+    pub fn entry_path(&self, source_sha256: &[u8; 32]) -> PathBuf {
+        self.dir
+            .join(format!("{}.cwasm", hex::encode(source_sha256)))
+    }
+
+    /// Looks up the component whose bytes have this sha256. An unusable entry is deleted.
+    pub fn get(&self, source_sha256: &[u8; 32]) -> Lookup {
+        let path = self.entry_path(source_sha256);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
+            Err(error) => return self.discard(&path, format!("unreadable: {error}")),
+        };
+        let payload = match entry::check(&bytes, &self.fingerprint, source_sha256) {
+            Ok(payload) => payload,
+            Err(problem) => return self.discard(&path, problem.to_string()),
+        };
+        // SAFETY: `payload` is exactly the bytes `Component::serialize` produced for an engine
+        // with this fingerprint: `entry::check` verified the header and the payload's sha256
+        // against the values written with it. wasmtime checks its own header again.
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize(&self.engine, payload) };
+        match loaded {
+            Ok(component) => Lookup::Hit(component),
+            Err(error) => self.discard(&path, format!("rejected by wasmtime: {error:#}")),
+        }
+    }
+
+    /// Stores `component`, compiled from bytes with this sha256. The entry appears atomically
+    /// (written aside, then renamed), so a concurrent reader sees all of it or nothing.
+    pub fn put(&self, source_sha256: &[u8; 32], component: &Component) -> Result<(), String> {
+        let payload = component
+            .serialize()
+            .map_err(|e| format!("cannot serialize: {e:#}"))?;
+        let header = entry::Header {
+            fingerprint: self.fingerprint,
+            source_sha256: *source_sha256,
+            payload_sha256: Sha256::digest(&payload).into(),
+            payload_len: payload.len() as u64,
+        };
+        let path = self.entry_path(source_sha256);
+        let mut suffix = [0u8; 8];
+        getrandom::getrandom(&mut suffix).map_err(|e| format!("no randomness: {e}"))?;
+        let temporary = self.dir.join(format!(
+            ".{}.{}.tmp",
+            hex::encode(source_sha256),
+            hex::encode(suffix)
+        ));
+        let written = std::fs::File::create(&temporary).and_then(|mut file| {
+            file.write_all(&header.encode())?;
+            file.write_all(&payload)
+        });
+        let renamed = written.and_then(|()| std::fs::rename(&temporary, &path));
+        renamed.map_err(|error| {
+            let _ = std::fs::remove_file(&temporary);
+            format!("cannot write `{}`: {error}", path.display())
+        })
+    }
+
+    /// The key of a component: the sha256 of its bytes.
+    pub fn key(bytes: &[u8]) -> [u8; 32] {
+        Sha256::digest(bytes).into()
+    }
+
+    /// The component whose bytes have the sha256 `key` ([`PrecompiledCache::key`]): from a
+    /// valid entry, else from `compile` (which must compile exactly those bytes), whose
+    /// result is then stored. A failure to store is reported in the outcome, never fatal: the
+    /// compiled component is returned either way.
+    pub fn load_or_compile<E>(
+        &self,
+        key: &[u8; 32],
+        compile: impl FnOnce() -> Result<Component, E>,
+    ) -> (Result<Component, E>, Outcome) {
+        let digest = *key;
+        let outcome = match self.get(&digest) {
+            Lookup::Hit(component) => return (Ok(component), Outcome::Hit),
+            Lookup::Miss => Outcome::Compiled,
+            Lookup::Discarded(reason) => Outcome::Rebuilt { reason },
+        };
+        let compiled = compile();
+        if let Ok(component) = &compiled {
+            if let Err(problem) = self.put(&digest, component) {
+                return (compiled, with_write_problem(outcome, &problem));
+            }
+        }
+        (compiled, outcome)
+    }
+
+    fn discard(&self, path: &Path, reason: String) -> Lookup {
+        let _ = std::fs::remove_file(path);
+        Lookup::Discarded(format!("cache entry `{}` {reason}", path.display()))
+    }
+}
+
+/// An outcome that also notes the entry could not be written.
+fn with_write_problem(outcome: Outcome, problem: &str) -> Outcome {
+    let reason = match outcome {
+        Outcome::Rebuilt { reason } => format!("{reason}; the new entry was not stored: {problem}"),
+        _ => format!("the entry was not stored: {problem}"),
+    };
+    Outcome::NotStored { reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, Engine, Vec<u8>) {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).unwrap();
+        let bytes = wat::parse_str(
+            r#"(component (core module (func (export "f") (result i32) i32.const 7)))"#,
+        )
+        .unwrap();
+        (tempfile::tempdir().unwrap(), engine, bytes)
+    }
+
+    fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+        Component::new(engine, bytes).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_damaged_entry_is_deleted_and_rebuilt_never_loaded() {
+        let (dir, engine, bytes) = setup();
+        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        let key = PrecompiledCache::key(&bytes);
+        let (first, outcome) = cache.load_or_compile(&key, || compile(&engine, &bytes));
+        assert!(first.is_ok());
+        assert_eq!(outcome, Outcome::Compiled);
+        let path = cache.entry_path(&key);
+        let intact = std::fs::read(&path).unwrap();
+
+        let mut flipped = intact.clone();
+        let middle = entry::HEADER_LEN + (intact.len() - entry::HEADER_LEN) / 2;
+        flipped[middle] ^= 0xff;
+        let damages = [
+            ("corrupt", flipped, "is corrupt"),
+            (
+                "truncated",
+                intact[..intact.len() / 2].to_vec(),
+                "truncated",
+            ),
+            ("empty", Vec::new(), "truncated"),
+        ];
+        for (what, damaged, expected) in damages {
+            std::fs::write(&path, &damaged).unwrap();
+            let mut compiled = false;
+            let (component, outcome) = cache.load_or_compile(&key, || {
+                compiled = true;
+                compile(&engine, &bytes)
+            });
+            assert!(component.is_ok(), "{what}");
+            assert!(compiled, "a {what} entry must not be loaded");
+            match outcome {
+                Outcome::Rebuilt { reason } => {
+                    assert!(reason.contains(expected), "{what}: {reason}")
+                }
+                other => panic!("{what}: expected a rebuild, got {other:?}"),
+            }
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                intact,
+                "{what}: the entry is rewritten"
+            );
+        }
+        let (_, outcome) = cache.load_or_compile(&key, || compile(&engine, &bytes));
+        assert_eq!(outcome, Outcome::Hit);
+    }
+
+    #[test]
+    fn engines_with_other_settings_never_share_entries() {
+        let (dir, engine, bytes) = setup();
+        let key = PrecompiledCache::key(&bytes);
+        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        cache
+            .load_or_compile(&key, || compile(&engine, &bytes))
+            .0
+            .unwrap();
+
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true).consume_fuel(true);
+        let metered = Engine::new(&config).unwrap();
+        let other = PrecompiledCache::open(dir.path(), &metered).unwrap();
+        assert_ne!(other.fingerprint(), cache.fingerprint());
+        assert_ne!(other.dir(), cache.dir());
+        let (_, outcome) = other.load_or_compile(&key, || compile(&metered, &bytes));
+        assert_eq!(outcome, Outcome::Compiled);
+
+        // An entry copied into the wrong engine's directory is refused by its header.
+        std::fs::copy(cache.entry_path(&key), other.entry_path(&key)).unwrap();
+        match other.get(&key) {
+            Lookup::Discarded(reason) => {
+                assert!(reason.contains("incompatible engine"), "{reason}")
+            }
+            _ => panic!("an entry of another engine was not discarded"),
+        }
+        assert!(!other.entry_path(&key).exists());
+    }
+
+    #[test]
+    fn an_entry_under_another_key_is_refused() {
+        let (dir, engine, bytes) = setup();
+        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        let key = PrecompiledCache::key(&bytes);
+        cache
+            .load_or_compile(&key, || compile(&engine, &bytes))
+            .0
+            .unwrap();
+        let other_key = [9u8; 32];
+        std::fs::copy(cache.entry_path(&key), cache.entry_path(&other_key)).unwrap();
+        match cache.get(&other_key) {
+            Lookup::Discarded(reason) => assert!(reason.contains("another component"), "{reason}"),
+            _ => panic!("an entry under the wrong key was loaded"),
+        }
+    }
+
+    #[test]
+    fn an_unwritable_directory_still_compiles_and_says_why_nothing_was_stored() {
+        let (dir, engine, bytes) = setup();
+        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        std::fs::remove_dir_all(cache.dir()).unwrap();
+        let key = PrecompiledCache::key(&bytes);
+        let (component, outcome) = cache.load_or_compile(&key, || compile(&engine, &bytes));
+        assert!(component.is_ok());
+        match outcome {
+            Outcome::NotStored { reason } => assert!(reason.contains("cannot write"), "{reason}"),
+            other => panic!("expected NotStored, got {other:?}"),
+        }
+    }
+}

@@ -156,7 +156,14 @@ impl PrecompiledCache {
         #[allow(unsafe_code)]
         let loaded = unsafe { Component::deserialize(&self.engine, payload) };
         match loaded {
-            Ok(component) => Lookup::Hit(component),
+            Ok(component) => {
+                // Mark the entry used, for `prune`.
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+                Lookup::Hit(component)
+            }
             Err(error) => self.discard(&path, format!("rejected by wasmtime: {error:#}")),
         }
     }
@@ -221,10 +228,77 @@ impl PrecompiledCache {
         (compiled, outcome)
     }
 
+    /// Deletes what has not been used for `unused_for`: entries of this engine not loaded or
+    /// written since, leftover temporary files, and the directories of other engines (older
+    /// wasmtime versions, other settings) not written since. Returns how many were deleted.
+    pub fn prune(&self, unused_for: std::time::Duration) -> usize {
+        let Some(cutoff) = std::time::SystemTime::now().checked_sub(unused_for) else {
+            return 0;
+        };
+        let stale = |path: &Path| {
+            std::fs::metadata(path)
+                .and_then(|meta| meta.modified())
+                .is_ok_and(|modified| modified < cutoff)
+        };
+        let mut deleted = 0;
+        for path in cache_files(&self.dir) {
+            if stale(&path) && std::fs::remove_file(&path).is_ok() {
+                deleted += 1;
+            }
+        }
+        // Only directories named like a fingerprint, and only the cache's own files in them:
+        // a root shared with anything else loses nothing else.
+        let Some(root) = self.dir.parent() else {
+            return deleted;
+        };
+        for path in read_dir_paths(root) {
+            let other_engine = path != self.dir && path.is_dir() && is_engine_dir_name(&path);
+            if other_engine && stale(&path) {
+                for file in cache_files(&path) {
+                    let _ = std::fs::remove_file(file);
+                }
+                if std::fs::remove_dir(&path).is_ok() {
+                    deleted += 1;
+                }
+            }
+        }
+        deleted
+    }
+
     fn discard(&self, path: &Path, reason: String) -> Lookup {
         let _ = std::fs::remove_file(path);
         Lookup::Discarded(format!("cache entry `{}` {reason}", path.display()))
     }
+}
+
+/// The paths in `dir`; none if it cannot be read.
+fn read_dir_paths(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+/// The entries and temporary files in `dir`.
+fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    read_dir_paths(dir)
+        .into_iter()
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "cwasm" || extension == "tmp")
+        })
+        .collect()
+}
+
+/// Whether `dir` is named like an engine's directory: 32 lowercase hex digits.
+fn is_engine_dir_name(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| {
+            name.len() == 32
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
 }
 
 /// An outcome that also notes the entry could not be written.
@@ -331,6 +405,49 @@ mod tests {
             _ => panic!("an entry of another engine was not discarded"),
         }
         assert!(!other.entry_path(&key).exists());
+    }
+
+    #[test]
+    fn prune_deletes_what_was_not_used_for_a_while_and_keeps_what_was() {
+        let (dir, engine, bytes) = setup();
+        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        let key = PrecompiledCache::key(&bytes);
+        cache
+            .load_or_compile(&key, || compile(&engine, &bytes))
+            .0
+            .unwrap();
+        let old_key = [7u8; 32];
+        std::fs::copy(cache.entry_path(&key), cache.entry_path(&old_key)).unwrap();
+        let other_engine = dir.path().join("0123456789abcdef0123456789abcdef");
+        std::fs::create_dir(&other_engine).unwrap();
+        std::fs::write(other_engine.join("0.cwasm"), b"old").unwrap();
+        let unrelated = dir.path().join("notes");
+        std::fs::create_dir(&unrelated).unwrap();
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(90 * 86_400);
+        for path in [cache.entry_path(&key), cache.entry_path(&old_key)] {
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(long_ago).unwrap();
+        }
+        for dir in [&other_engine, &unrelated] {
+            std::fs::File::open(dir)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+
+        // Loading an entry marks it used.
+        assert!(matches!(cache.get(&key), Lookup::Hit(_)));
+        let deleted = cache.prune(std::time::Duration::from_secs(30 * 86_400));
+
+        assert_eq!(deleted, 2);
+        assert!(cache.entry_path(&key).exists());
+        assert!(!cache.entry_path(&old_key).exists());
+        assert!(!other_engine.exists());
+        assert!(
+            unrelated.exists(),
+            "a directory the cache did not make is left alone"
+        );
+        assert!(cache.dir().exists());
     }
 
     #[test]

@@ -18,6 +18,9 @@ use crate::runtime::sandbox::DirGrant;
 use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::{Allocation, HostState, LinkerExtension, Runtime, RuntimeOptions};
 
+/// Cache entries not used for this long are deleted when a manager starts.
+const CACHE_ENTRIES_UNUSED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 /// Builds a [`PluginManager`].
 ///
 /// # Examples
@@ -158,7 +161,8 @@ impl ManagerBuilder {
 
     /// Keeps compiled plugins in `dir` (created if needed), keyed by each file's sha256 and the
     /// engine's settings: a later start with the same files loads them instead of compiling.
-    /// Damaged entries are detected, discarded and rebuilt (see `plugmill-precompiled`).
+    /// Damaged entries are detected, discarded and rebuilt (see `plugmill-precompiled`);
+    /// entries unused for 30 days, and those of other engine versions, are deleted at start.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -324,7 +328,12 @@ impl ManagerBuilder {
         extensions.extend(self.extensions);
         let runtime = Runtime::new(self.runtime, &extensions, shared)?;
         if let Some(dir) = &self.cache_dir {
-            self.load.cache = Some(PrecompiledCache::open(dir, runtime.engine())?);
+            let cache = PrecompiledCache::open(dir, runtime.engine())?;
+            let pruned = cache.prune(CACHE_ENTRIES_UNUSED_FOR);
+            if pruned > 0 {
+                tracing::info!(pruned, dir = %dir.display(), "deleted precompiled entries unused for 30 days");
+            }
+            self.load.cache = Some(cache);
         }
         Ok(PluginManager::new(Arc::new(runtime), self.load))
     }

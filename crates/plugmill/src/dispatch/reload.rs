@@ -38,21 +38,32 @@ impl PluginManager {
     }
 
     /// Polls `source` every `interval` and reloads when its [`Versions`] change. Each
-    /// reload's outcome arrives on the returned [`Watch`]; dropping it stops the polling.
+    /// reload's outcome arrives on the returned [`Watch`], and so does a failed poll (once
+    /// while the source stays unreachable with the same error); dropping it stops the polling.
     pub fn watch(self: &Arc<Self>, source: Arc<dyn PluginSource>, interval: Duration) -> Watch {
         let (sender, events) = mpsc::unbounded_channel();
         let manager = Arc::clone(self);
         let task = tokio::spawn(async move {
             let mut seen: Option<Versions> = source.versions().await.ok();
+            // The last poll failure reported: a source that stays down is reported once.
+            let mut failing: Option<String> = None;
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
             loop {
                 ticks.tick().await;
                 let versions = match source.versions().await {
-                    Ok(versions) => versions,
+                    Ok(versions) => {
+                        failing = None;
+                        versions
+                    }
                     Err(error) => {
+                        let message = error.to_string();
+                        if failing.as_ref() == Some(&message) {
+                            continue;
+                        }
                         tracing::warn!(source = %source.describe(), %error, "cannot poll the plugin source");
+                        failing = Some(message);
                         if sender.send(Err(LoadError::from(error))).is_err() {
                             return;
                         }
@@ -63,7 +74,9 @@ impl PluginManager {
                     continue;
                 }
                 let outcome = manager.reload(source.as_ref()).await;
-                if outcome.is_ok() {
+                // A source that could not be read is retried at the next poll; any other
+                // outcome stands until the files change again.
+                if !matches!(outcome, Err(LoadError::Source(_))) {
                     seen = Some(versions);
                 }
                 if sender.send(outcome).is_err() {

@@ -152,3 +152,21 @@ async fn a_cache_directory_that_cannot_be_created_is_a_clear_error() {
     assert!(error.contains("precompiled cache"), "{error}");
     assert!(error.contains("cannot create the directory"), "{error}");
 }
+
+#[tokio::test]
+async fn the_cache_directory_can_come_from_the_configuration_file_relative_to_it() {
+    let plugins = plugin_dir(FILES);
+    let config_dir = tempfile::tempdir().unwrap();
+    let file = config_dir.path().join("plugmill.toml");
+    std::fs::write(&file, "[loading]\ncache_dir = \"compiled\"\n").unwrap();
+    let config = plugmill::config::HostConfig::from_file(&file).unwrap();
+    let configured = || builder().config(&config).unwrap();
+
+    let (_, report) = start(configured(), plugins.path()).await;
+    assert_eq!(report.cache.compiled, 2);
+    assert_eq!(entries(&config_dir.path().join("compiled")).len(), 2);
+    let (_, report) = start(configured(), plugins.path()).await;
+    assert_eq!(report.cache.hits, 2);
+    let (_, report) = start(configured().without_cache(), plugins.path()).await;
+    assert_eq!((report.cache.compiled, report.cache.hits), (2, 0));
+}

@@ -208,3 +208,48 @@ async fn polling_a_directory_notices_added_changed_and_removed_plugins() {
         ["reloadable"]
     );
 }
+
+#[tokio::test]
+async fn a_source_that_disappears_is_reported_once_and_the_plugins_keep_serving() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("plugins");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(test_plugins::RELOADABLE_V1, dir.join("reloadable.wasm")).unwrap();
+    let manager = Arc::new(builder().build().unwrap());
+    let source = Arc::new(LocalDirectory::new(&dir));
+    manager.load(source.as_ref()).await.unwrap();
+    let mut watch = manager.watch(source, Duration::from_millis(50));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(60), watch.next())
+        .await
+        .expect("the failed poll is reported")
+        .expect("the watch runs");
+    match event {
+        Err(LoadError::Source(error)) => {
+            assert!(
+                error.to_string().contains("cannot read plugin directory"),
+                "{error}"
+            )
+        }
+        other => panic!("expected a source error, got {other:?}"),
+    }
+    // Further polls fail the same way: no further report, and nothing changes.
+    let quiet = tokio::time::timeout(Duration::from_millis(500), watch.next()).await;
+    assert!(
+        quiet.is_err(),
+        "a failing source was reported again: {quiet:?}"
+    );
+    assert_eq!(version(&manager, 0).await, ["v1"]);
+
+    let staged = parent.path().join("staged");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::copy(test_plugins::RELOADABLE_V2, staged.join("reloadable.wasm")).unwrap();
+    std::fs::rename(&staged, &dir).unwrap();
+    assert_eq!(
+        next_reload(&mut watch).await.changes.updated,
+        ["reloadable"]
+    );
+    assert_eq!(version(&manager, 0).await, ["v2"]);
+}

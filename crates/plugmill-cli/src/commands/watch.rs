@@ -15,12 +15,13 @@ pub async fn run(host: &HostArgs, interval: Duration) -> anyhow::Result<ExitCode
     let manager = Arc::new(super::manager(host)?);
     let source: Arc<dyn plugmill::source::PluginSource> =
         Arc::from(crate::source::open(&host.plugins)?);
-    let report = manager.load(source.as_ref()).await?;
-    print_outcome(host, "load", &Ok(report))?;
-    let mut watch = manager.watch(source.clone(), interval);
+    // Handlers first: a SIGHUP sent as soon as the load is printed must not end the process.
     let mut hangups = signal(SignalKind::hangup())?;
     let mut interrupts = signal(SignalKind::interrupt())?;
     let mut terminations = signal(SignalKind::terminate())?;
+    let report = manager.load(source.as_ref()).await?;
+    print_outcome(host, "load", &Ok(report))?;
+    let mut watch = manager.watch(source.clone(), interval);
     loop {
         tokio::select! {
             outcome = watch.next() => match outcome {

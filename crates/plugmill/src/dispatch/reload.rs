@@ -37,19 +37,22 @@ impl PluginManager {
         self.replace_registry(source, true).await
     }
 
-    /// Polls `source` every `interval` and reloads when its [`Versions`] change. Each
-    /// reload's outcome arrives on the returned [`Watch`], and so does a failed poll (once
-    /// while the source stays unreachable with the same error); dropping it stops the polling.
+    /// Polls `source` every `interval` and reloads when its [`Versions`] change. The first
+    /// poll, right away, reloads to pick up any change since the last load (unchanged files
+    /// are carried over, not recompiled). Each reload that changed something arrives on the
+    /// returned [`Watch`], and so does a failed poll (once while the source stays unreachable
+    /// with the same error); dropping it stops the polling.
     pub fn watch(self: &Arc<Self>, source: Arc<dyn PluginSource>, interval: Duration) -> Watch {
         let (sender, events) = mpsc::unbounded_channel();
         let manager = Arc::clone(self);
         let task = tokio::spawn(async move {
-            let mut seen: Option<Versions> = source.versions().await.ok();
+            // Nothing seen yet: the first poll reloads, picking up any change made since the
+            // last load, and reports it only if something changed.
+            let mut seen: Option<Versions> = None;
             // The last poll failure reported: a source that stays down is reported once.
             let mut failing: Option<String> = None;
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticks.tick().await;
             loop {
                 ticks.tick().await;
                 let versions = match source.versions().await {
@@ -73,11 +76,16 @@ impl PluginManager {
                 if seen.as_ref() == Some(&versions) {
                     continue;
                 }
+                let first = seen.is_none();
                 let outcome = manager.reload(source.as_ref()).await;
                 // A source that could not be read is retried at the next poll; any other
                 // outcome stands until the files change again.
                 if !matches!(outcome, Err(LoadError::Source(_))) {
                     seen = Some(versions);
+                }
+                let nothing_new = matches!(&outcome, Ok(report) if report.changes.is_empty() && report.changes.kept.is_empty());
+                if first && nothing_new {
+                    continue;
                 }
                 if sender.send(outcome).is_err() {
                     return;

@@ -7,8 +7,9 @@
 //! `<key>.sig` is the detached signature of `<key>`, and every other object is skipped with
 //! the reason.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -54,12 +55,22 @@ impl S3Settings {
     }
 }
 
-/// A bucket prefix holding plugins.
+/// An object downloaded before, kept to skip downloading it again while its ETag stays.
+struct Downloaded {
+    e_tag: String,
+    bytes: Vec<u8>,
+}
+
+/// A bucket prefix holding plugins. A fetch downloads only objects whose ETag changed since
+/// the previous fetch; the others are served from memory.
 pub struct S3Source {
     store: Arc<AmazonS3>,
     bucket: String,
     prefix: String,
     endpoint: String,
+    /// By key: the bytes last downloaded, and their ETag.
+    downloaded: Mutex<HashMap<String, Downloaded>>,
+    downloads: AtomicU64,
 }
 
 impl S3Source {
@@ -114,7 +125,15 @@ impl S3Source {
             bucket,
             prefix,
             endpoint,
+            downloaded: Mutex::default(),
+            downloads: AtomicU64::new(0),
         })
+    }
+
+    /// How many objects this source has downloaded: a fetch skips objects whose ETag is the
+    /// one downloaded before.
+    pub fn downloads(&self) -> u64 {
+        self.downloads.load(Ordering::Relaxed)
     }
 
     /// The source `s3://BUCKET/PREFIX/`, reached with the `AWS_*` environment.
@@ -210,6 +229,12 @@ impl PluginSource for S3Source {
             let mut plugins = Vec::new();
             let mut signatures = BTreeMap::new();
             let mut fetched = Fetched::default();
+            let e_tags: HashMap<String, Option<String>> = listing
+                .iter()
+                .map(|meta| (meta.location.to_string(), meta.e_tag.clone()))
+                .collect();
+            self.lock_downloaded()
+                .retain(|key, _| e_tags.contains_key(key));
             for meta in listing {
                 let key = meta.location.to_string();
                 if key.ends_with(".wasm") {
@@ -229,10 +254,12 @@ impl PluginSource for S3Source {
             let downloads = futures::stream::iter(plugins)
                 .map(|key| {
                     let signature = signatures.get(&key).cloned();
+                    let e_tags = &e_tags;
                     async move {
-                        let bytes = self.download(&key).await;
+                        let listed = |key: &str| e_tags.get(key).cloned().flatten();
+                        let bytes = self.download(&key, listed(&key)).await;
                         let signature = match signature {
-                            Some(sig) => Some(self.download(&sig).await),
+                            Some(sig) => Some(self.download(&sig, listed(&sig)).await),
                             None => None,
                         };
                         (key, bytes, signature)
@@ -295,9 +322,38 @@ pub enum Uploaded {
 }
 
 impl S3Source {
-    async fn download(&self, key: &str) -> Result<Vec<u8>, object_store::Error> {
+    /// The object's bytes: from memory when `listed` (the ETag of the listing) is the ETag
+    /// of the bytes downloaded before, else downloaded.
+    async fn download(
+        &self,
+        key: &str,
+        listed: Option<String>,
+    ) -> Result<Vec<u8>, object_store::Error> {
+        if let Some(listed) = &listed {
+            let known = self.lock_downloaded().get(key).and_then(|d| {
+                let unchanged = &d.e_tag == listed;
+                unchanged.then(|| d.bytes.clone())
+            });
+            if let Some(bytes) = known {
+                return Ok(bytes);
+            }
+        }
         let result = self.store.get(&Path::from(key)).await?;
-        Ok(result.bytes().await?.to_vec())
+        let e_tag = result.meta.e_tag.clone();
+        let bytes = result.bytes().await?.to_vec();
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+        if let Some(e_tag) = e_tag {
+            let kept = Downloaded {
+                e_tag,
+                bytes: bytes.clone(),
+            };
+            self.lock_downloaded().insert(key.to_string(), kept);
+        }
+        Ok(bytes)
+    }
+
+    fn lock_downloaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Downloaded>> {
+        self.downloaded.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The URL of the object `name` under the prefix.

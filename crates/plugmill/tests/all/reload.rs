@@ -57,10 +57,16 @@ async fn a_reload_serves_the_new_version_while_a_call_in_flight_finishes_on_the_
     server
         .put(BUCKET, KEY, plugin(test_plugins::RELOADABLE_V2))
         .await;
+    let downloads = source.downloads();
     let report = manager.reload(&source).await.unwrap();
 
     assert_eq!(report.changes.updated, ["reloadable"]);
     assert_eq!(report.changes.unchanged, ["valid"]);
+    assert_eq!(
+        source.downloads() - downloads,
+        1,
+        "only the object whose ETag changed is downloaded again"
+    );
     assert!(report.changes.added.is_empty() && report.changes.removed.is_empty());
     assert_eq!(
         report.cache.reused, 1,

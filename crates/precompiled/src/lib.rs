@@ -11,8 +11,10 @@
 //! length) and the sha256 of its payload. A corrupt, truncated or mismatched entry is
 //! deleted and reported, and the caller compiles afresh; it is never run.
 //!
-//! The cache directory must be writable only by the host's user: the checksum detects damage,
-//! not a forgery by someone who can write the directory (who could as well replace the host).
+//! The checksum detects damage, not a forgery by someone who can write the directory, so the
+//! cache is private to the host's user: directories are created 0700 and entries 0600, a
+//! directory other users can write or another user owns is refused, and an entry other users
+//! could have written is discarded.
 //!
 //! This crate holds plugmill's one `unsafe` call into wasmtime, [`Component::deserialize`],
 //! made only on bytes that passed those checks.
@@ -38,6 +40,7 @@
 
 pub mod entry;
 mod fingerprint;
+mod private;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -109,12 +112,20 @@ impl PrecompiledCache {
     /// without ever seeing each other's artifacts.
     pub fn open(root: impl AsRef<Path>, engine: &Engine) -> Result<Self, CacheError> {
         let fingerprint = engine_fingerprint(engine);
-        let dir = root.as_ref().join(hex::encode(&fingerprint[..16]));
-        std::fs::create_dir_all(&dir).map_err(|source| CacheError {
+        let root = root.as_ref();
+        let dir = root.join(hex::encode(&fingerprint[..16]));
+        create_private_dir(&dir).map_err(|source| CacheError {
             dir: dir.clone(),
             message: "cannot create the directory",
             source,
         })?;
+        for checked in [root, dir.as_path()] {
+            private::check(checked).map_err(|source| CacheError {
+                dir: checked.to_path_buf(),
+                message: "refusing a directory other users can write (compiled code in it runs as the host)",
+                source,
+            })?;
+        }
         Ok(Self {
             dir,
             engine: engine.clone(),
@@ -141,10 +152,17 @@ impl PrecompiledCache {
     /// Looks up the component whose bytes have this sha256. An unusable entry is deleted.
     pub fn get(&self, source_sha256: &[u8; 32]) -> Lookup {
         let path = self.entry_path(source_sha256);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match private::read(&path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
-            Err(error) => return self.discard(&path, format!("unreadable: {error}")),
+            // Not deleted: the entry may be fine, and another process may be using it.
+            Err(error) if error.kind() != std::io::ErrorKind::PermissionDenied => {
+                return Lookup::Discarded(format!(
+                    "cache entry `{}` cannot be read: {error}",
+                    path.display()
+                ))
+            }
+            Err(error) => return self.discard(&path, error.to_string()),
         };
         let payload = match entry::check(&bytes, &self.fingerprint, source_sha256) {
             Ok(payload) => payload,
@@ -188,7 +206,9 @@ impl PrecompiledCache {
             hex::encode(source_sha256),
             hex::encode(suffix)
         ));
-        let written = std::fs::File::create(&temporary).and_then(|mut file| {
+        // The directory may have been pruned by another process since `open`.
+        let _ = create_private_dir(&self.dir);
+        let written = private::create(&temporary).and_then(|mut file| {
             file.write_all(&header.encode())?;
             file.write_all(&payload)
         });
@@ -253,7 +273,8 @@ impl PrecompiledCache {
         };
         for path in read_dir_paths(root) {
             let other_engine = path != self.dir && path.is_dir() && is_engine_dir_name(&path);
-            if other_engine && stale(&path) {
+            // Reads touch entries, not their directory: unused means no entry used either.
+            if other_engine && stale(&path) && cache_files(&path).iter().all(|f| stale(f)) {
                 for file in cache_files(&path) {
                     let _ = std::fs::remove_file(file);
                 }
@@ -269,6 +290,15 @@ impl PrecompiledCache {
         let _ = std::fs::remove_file(path);
         Lookup::Discarded(format!("cache entry `{}` {reason}", path.display()))
     }
+}
+
+/// Creates `dir` and its missing parents, readable and writable by the owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// The paths in `dir`; none if it cannot be read.
@@ -424,7 +454,12 @@ mod tests {
         let unrelated = dir.path().join("notes");
         std::fs::create_dir(&unrelated).unwrap();
         let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(90 * 86_400);
-        for path in [cache.entry_path(&key), cache.entry_path(&old_key)] {
+        let old_engine_entry = other_engine.join("0.cwasm");
+        for path in [
+            cache.entry_path(&key),
+            cache.entry_path(&old_key),
+            old_engine_entry,
+        ] {
             let file = std::fs::File::options().write(true).open(&path).unwrap();
             file.set_modified(long_ago).unwrap();
         }
@@ -451,6 +486,45 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_private_and_one_other_users_could_write_is_discarded() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (dir, engine, bytes) = setup();
+        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        let key = PrecompiledCache::key(&bytes);
+        cache
+            .load_or_compile(&key, || compile(&engine, &bytes))
+            .0
+            .unwrap();
+        let path = cache.entry_path(&key);
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(cache.dir()), 0o700);
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        match cache.get(&key) {
+            Lookup::Discarded(reason) => {
+                assert!(reason.contains("writable by other users"), "{reason}")
+            }
+            _ => panic!("an entry others could have written was loaded"),
+        }
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_cache_directory_other_users_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (dir, engine, _) = setup();
+        let root = dir.path().join("shared");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = PrecompiledCache::open(&root, &engine)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("other users can write"), "{error}");
+        assert!(error.contains("chmod go-w"), "{error}");
+    }
+
+    #[test]
     fn an_entry_under_another_key_is_refused() {
         let (dir, engine, bytes) = setup();
         let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
@@ -471,7 +545,9 @@ mod tests {
     fn an_unwritable_directory_still_compiles_and_says_why_nothing_was_stored() {
         let (dir, engine, bytes) = setup();
         let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        // A file where the directory was: neither it nor an entry can be created.
         std::fs::remove_dir_all(cache.dir()).unwrap();
+        std::fs::write(cache.dir(), b"in the way").unwrap();
         let key = PrecompiledCache::key(&bytes);
         let (component, outcome) = cache.load_or_compile(&key, || compile(&engine, &bytes));
         assert!(component.is_ok());

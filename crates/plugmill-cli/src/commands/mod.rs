@@ -77,22 +77,17 @@ fn manager(host: &HostArgs) -> anyhow::Result<PluginManager> {
     }
     let configured = config.loading.cache_dir.is_some();
     match default_cache_dir().filter(|_| !configured) {
-        // The implicit default is a convenience: without it, plugins are compiled.
-        Some(dir) => builder.cache_dir(&dir).build().or_else(|error| {
-            tracing::warn!(%error, "running without the precompiled cache");
-            manager_without_cache(host)
-        }),
+        // The implicit default is a convenience: where it cannot be created, plugins are
+        // compiled at every start.
+        Some(dir) => match std::fs::create_dir_all(&dir) {
+            Ok(()) => builder.cache_dir(&dir).build(),
+            Err(error) => {
+                tracing::warn!(dir = %dir.display(), %error, "running without the precompiled cache");
+                builder.build()
+            }
+        },
         None => builder.build(),
     }
-}
-
-/// The same manager, without the default cache directory.
-fn manager_without_cache(host: &HostArgs) -> anyhow::Result<PluginManager> {
-    let host = HostArgs {
-        no_cache: true,
-        ..host.clone()
-    };
-    manager(&host)
 }
 
 /// `$XDG_CACHE_HOME/plugmill`, else `$HOME/.cache/plugmill`.

@@ -26,7 +26,7 @@ pub async fn run(host: &HostArgs, interval: Duration) -> anyhow::Result<ExitCode
         tokio::select! {
             outcome = watch.next() => match outcome {
                 Some(outcome) => print_outcome(host, "reload", &outcome)?,
-                None => return Ok(ExitCode::FAILURE),
+                None => anyhow::bail!("the source watch stopped unexpectedly"),
             },
             _ = hangups.recv() => {
                 let outcome = manager.reload(source.as_ref()).await;

@@ -39,59 +39,24 @@ impl PluginManager {
 
     /// Polls `source` every `interval` and reloads when its [`Versions`] change. The first
     /// poll, right away, reloads to pick up any change since the last load (unchanged files
-    /// are carried over, not recompiled). Each reload that changed something arrives on the
-    /// returned [`Watch`], and so does a failed poll (once while the source stays unreachable
-    /// with the same error); dropping it stops the polling.
+    /// are carried over, not recompiled).
+    ///
+    /// The returned [`Watch`] receives a reload's report when the registry changed (plugins
+    /// added, updated or removed, or a new version rejected and the previous one kept) or
+    /// when the set of rejected files changed; and an error when a poll or a reload fails,
+    /// once while the same error repeats. Files that could not be read are retried at every
+    /// poll. Dropping the `Watch` stops the polling.
     pub fn watch(self: &Arc<Self>, source: Arc<dyn PluginSource>, interval: Duration) -> Watch {
         let (sender, events) = mpsc::unbounded_channel();
-        let manager = Arc::clone(self);
-        let task = tokio::spawn(async move {
-            // Nothing seen yet: the first poll reloads, picking up any change made since the
-            // last load, and reports it only if something changed.
-            let mut seen: Option<Versions> = None;
-            // The last poll failure reported: a source that stays down is reported once.
-            let mut failing: Option<String> = None;
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                let versions = match source.versions().await {
-                    Ok(versions) => {
-                        failing = None;
-                        versions
-                    }
-                    Err(error) => {
-                        let message = error.to_string();
-                        if failing.as_ref() == Some(&message) {
-                            continue;
-                        }
-                        tracing::warn!(source = %source.describe(), %error, "cannot poll the plugin source");
-                        failing = Some(message);
-                        if sender.send(Err(LoadError::from(error))).is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                if seen.as_ref() == Some(&versions) {
-                    continue;
-                }
-                let first = seen.is_none();
-                let outcome = manager.reload(source.as_ref()).await;
-                // A source that could not be read is retried at the next poll; any other
-                // outcome stands until the files change again.
-                if !matches!(outcome, Err(LoadError::Source(_))) {
-                    seen = Some(versions);
-                }
-                let nothing_new = matches!(&outcome, Ok(report) if report.changes.is_empty() && report.changes.kept.is_empty());
-                if first && nothing_new {
-                    continue;
-                }
-                if sender.send(outcome).is_err() {
-                    return;
-                }
-            }
-        });
+        let poller = Poller {
+            manager: Arc::clone(self),
+            source,
+            sender,
+            seen: None,
+            last_error: None,
+            last_rejected: None,
+        };
+        let task = tokio::spawn(poller.run(interval));
         Watch { task, events }
     }
 
@@ -112,10 +77,10 @@ impl PluginManager {
         )
         .await;
         let mut rejected = loaded.rejected;
-        rejected.extend(fetched.unreadable.into_iter().map(|unreadable| Rejection {
-            file: unreadable.file,
+        rejected.extend(fetched.unreadable.iter().map(|unreadable| Rejection {
+            file: unreadable.file.clone(),
             plugin: None,
-            reason: unreadable.reason,
+            reason: unreadable.reason.clone(),
         }));
         let (registry, refused) = if keep_previous {
             build_keeping_previous(&previous, loaded.plugins, &rejected)
@@ -127,7 +92,8 @@ impl PluginManager {
             plugin: Some(plugin.name().to_string()),
             reason,
         }));
-        rejected.sort_by(|a, b| a.file.cmp(&b.file));
+        rejected.sort_by(|a, b| (&a.file, &a.reason).cmp(&(&b.file, &b.reason)));
+        rejected.dedup();
         for rejection in &rejected {
             tracing::warn!(file = %rejection.file, plugin = ?rejection.plugin, reason = %rejection.reason, "plugin rejected");
         }
@@ -146,6 +112,7 @@ impl PluginManager {
             loaded: loaded_summaries,
             rejected,
             skipped: fetched.skipped,
+            unreadable: fetched.unreadable,
             changes,
             cache: loaded.cache,
         })
@@ -153,7 +120,8 @@ impl PluginManager {
 }
 
 /// Builds the registry from the new plugins, adding back the previous version of every
-/// plugin whose new file was rejected, or refused by the registry.
+/// plugin whose new file was rejected, or refused by the registry. Files keep their order: a
+/// restored version claims its routes before plugins of later files, as it did before.
 fn build_keeping_previous(
     previous: &Registry,
     plugins: Vec<Arc<Plugin>>,
@@ -217,6 +185,82 @@ fn changes(previous: &Registry, next: &Registry, rejected: &[Rejection]) -> Chan
         }
     }
     changes
+}
+
+/// The state of a [`PluginManager::watch`] between polls.
+struct Poller {
+    manager: Arc<PluginManager>,
+    source: Arc<dyn PluginSource>,
+    sender: mpsc::UnboundedSender<Result<LoadReport, LoadError>>,
+    /// The versions the registry reflects; `None` before the first poll.
+    seen: Option<Versions>,
+    /// The last error sent, so a repeating one is sent once.
+    last_error: Option<String>,
+    /// The rejections of the last reload; `None` before the first.
+    last_rejected: Option<Vec<Rejection>>,
+}
+
+impl Poller {
+    async fn run(mut self, interval: Duration) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if !self.poll().await {
+                return;
+            }
+        }
+    }
+
+    /// One poll; false once nobody listens.
+    async fn poll(&mut self) -> bool {
+        let versions = match self.source.versions().await {
+            Ok(versions) => versions,
+            Err(error) => return self.error(LoadError::from(error)),
+        };
+        if self.seen.as_ref() == Some(&versions) {
+            return true;
+        }
+        match self.manager.reload(self.source.as_ref()).await {
+            // The source could not be read: retried at the next poll.
+            Err(error @ LoadError::Source(_)) => self.error(error),
+            // Strict mode refused the files: that stands until they change.
+            Err(error) => {
+                self.seen = Some(versions);
+                self.error(error)
+            }
+            Ok(report) => {
+                self.last_error = None;
+                let mut versions = versions;
+                for unreadable in &report.unreadable {
+                    versions.remove(&unreadable.file);
+                }
+                self.seen = Some(versions);
+                let changes = &report.changes;
+                let changed = !changes.is_empty() || !changes.kept.is_empty();
+                let rejections_changed = self
+                    .last_rejected
+                    .as_ref()
+                    .is_some_and(|last| last != &report.rejected);
+                self.last_rejected = Some(report.rejected.clone());
+                if changed || rejections_changed {
+                    return self.sender.send(Ok(report)).is_ok();
+                }
+                true
+            }
+        }
+    }
+
+    /// Sends `error` unless it repeats the last one.
+    fn error(&mut self, error: LoadError) -> bool {
+        let message = error.to_string();
+        if self.last_error.as_ref() == Some(&message) {
+            return true;
+        }
+        tracing::warn!(source = %self.source.describe(), %error, "plugin reload failed");
+        self.last_error = Some(message);
+        self.sender.send(Err(error)).is_ok()
+    }
 }
 
 /// A running [`PluginManager::watch`]: yields the outcome of each reload it triggers. Dropping

@@ -151,6 +151,9 @@ pub struct LoadReport {
     pub rejected: Vec<Rejection>,
     /// Source entries that are not plugin files.
     pub skipped: Vec<Skipped>,
+    /// Plugin files that could not be read (a failed download, a permission error); each
+    /// is also in `rejected`. A watch retries them at every poll.
+    pub unreadable: Vec<Skipped>,
     /// How the registry changed from the one it replaced.
     pub changes: Changes,
     /// How compiled code was obtained.
@@ -269,7 +272,7 @@ pub(crate) async fn load(
             }),
         }
     }
-    let hashed = hash_in_background(trusted).await;
+    let hashed = hash_in_background(trusted, &mut rejected).await;
     let mut plugins = Vec::new();
     let mut fresh = Vec::with_capacity(hashed.len());
     for file in hashed {
@@ -366,7 +369,12 @@ pub(crate) async fn load(
     }
 }
 
-async fn hash_in_background(artifacts: Vec<PluginArtifact>) -> Vec<Hashed> {
+/// Hashes every file off the async threads; a file whose hashing failed is rejected.
+async fn hash_in_background(
+    artifacts: Vec<PluginArtifact>,
+    rejected: &mut Vec<Rejection>,
+) -> Vec<Hashed> {
+    let files: Vec<String> = artifacts.iter().map(|a| a.file.clone()).collect();
     let hashed = tokio::task::spawn_blocking(move || {
         use rayon::prelude::*;
         artifacts
@@ -379,7 +387,11 @@ async fn hash_in_background(artifacts: Vec<PluginArtifact>) -> Vec<Hashed> {
     })
     .await;
     hashed.unwrap_or_else(|error| {
-        tracing::error!(%error, "hashing plugin files failed");
+        rejected.extend(files.into_iter().map(|file| Rejection {
+            file,
+            plugin: None,
+            reason: format!("hashing did not finish: {error}"),
+        }));
         Vec::new()
     })
 }

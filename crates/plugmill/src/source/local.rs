@@ -63,8 +63,8 @@ impl LocalDirectory {
         Ok(fetched)
     }
 
-    /// Size, modification time and inode of every `.wasm` and `.sig` file: a copy, an edit
-    /// or a rename over the file changes at least one.
+    /// Size, modification and status-change times, inode and mode of every `.wasm` and
+    /// `.sig` file: a copy, an edit, a rename over the file or a `chmod` changes at least one.
     async fn stat(&self) -> Result<Versions, SourceError> {
         use std::os::unix::fs::MetadataExt as _;
         let directory_error = |source| SourceError::Directory {
@@ -83,11 +83,14 @@ impl LocalDirectory {
             }
             let token = match tokio::fs::metadata(&path).await {
                 Ok(meta) => format!(
-                    "{}:{}.{}:{}",
+                    "{}:{}.{}:{}.{}:{}:{:o}",
                     meta.len(),
                     meta.mtime(),
                     meta.mtime_nsec(),
-                    meta.ino()
+                    meta.ctime(),
+                    meta.ctime_nsec(),
+                    meta.ino(),
+                    meta.mode()
                 ),
                 Err(error) => format!("unreadable: {error}"),
             };

@@ -200,6 +200,18 @@ async fn polling_a_directory_notices_added_changed_and_removed_plugins() {
     assert_eq!(next_reload(&mut watch).await.changes.added, ["reloadable"]);
     assert_eq!(version(&manager, 0).await, ["v1"]);
 
+    // A broken file changes no plugin, but the set of rejected files: that is reported too.
+    let broken = dir.path().join("broken.partial");
+    std::fs::copy(test_plugins::GARBAGE, &broken).unwrap();
+    std::fs::rename(&broken, dir.path().join("broken.wasm")).unwrap();
+    let report = next_reload(&mut watch).await;
+    assert!(report.changes.is_empty(), "{:#?}", report.changes);
+    assert!(
+        report.rejected[0].file.ends_with("broken.wasm"),
+        "{:#?}",
+        report.rejected
+    );
+
     std::fs::copy(test_plugins::RELOADABLE_V2, &staged).unwrap();
     std::fs::rename(&staged, &file).unwrap();
     assert_eq!(

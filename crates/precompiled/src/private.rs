@@ -1,0 +1,62 @@
+//! Files only the host's user can change: compiled code is loaded from the cache only if no
+//! other user could have written it.
+
+use std::io::Read as _;
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::path::Path;
+
+/// Permission bits that let the group or others write.
+const WRITABLE_BY_OTHERS: u32 = 0o022;
+
+/// The user this process runs as: the owner of `/proc/self`, where there is one.
+fn current_user() -> Option<u32> {
+    std::fs::metadata("/proc/self").ok().map(|meta| meta.uid())
+}
+
+fn refuse(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    let mode = meta.mode() & 0o7777;
+    if mode & WRITABLE_BY_OTHERS != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "`{}` is writable by other users (mode {mode:o}); make it private: chmod go-w",
+                path.display()
+            ),
+        ));
+    }
+    if let Some(user) = current_user().filter(|user| *user != meta.uid()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "`{}` belongs to user {}, not to this process's user {user}",
+                path.display(),
+                meta.uid()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that only this process's user can write `path`.
+pub fn check(path: &Path) -> std::io::Result<()> {
+    refuse(path, &std::fs::metadata(path)?)
+}
+
+/// Reads a file that only this process's user can write; `PermissionDenied` otherwise.
+pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    refuse(path, &meta)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Creates a new file readable and writable by its owner only.
+pub fn create(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}

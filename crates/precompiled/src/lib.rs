@@ -359,6 +359,28 @@ mod tests {
         Component::new(engine, bytes).map_err(|e| e.to_string())
     }
 
+    /// A cache holding the test component's entry, and that entry's key.
+    struct Filled {
+        dir: tempfile::TempDir,
+        bytes: Vec<u8>,
+        cache: PrecompiledCache,
+        key: [u8; 32],
+    }
+
+    fn filled() -> Filled {
+        let (dir, engine, bytes) = setup();
+        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
+        let key = PrecompiledCache::key(&bytes);
+        let (_, outcome) = cache.load_or_compile(&key, || compile(&engine, &bytes));
+        assert_eq!(outcome, Outcome::Compiled);
+        Filled {
+            dir,
+            bytes,
+            cache,
+            key,
+        }
+    }
+
     #[test]
     fn a_damaged_entry_is_deleted_and_rebuilt_never_loaded() {
         let (dir, engine, bytes) = setup();
@@ -409,13 +431,13 @@ mod tests {
 
     #[test]
     fn engines_with_other_settings_never_share_entries() {
-        let (dir, engine, bytes) = setup();
-        let key = PrecompiledCache::key(&bytes);
-        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
-        cache
-            .load_or_compile(&key, || compile(&engine, &bytes))
-            .0
-            .unwrap();
+        let Filled {
+            dir,
+            bytes,
+            cache,
+            key,
+            ..
+        } = filled();
 
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true).consume_fuel(true);
@@ -439,13 +461,9 @@ mod tests {
 
     #[test]
     fn prune_deletes_what_was_not_used_for_a_while_and_keeps_what_was() {
-        let (dir, engine, bytes) = setup();
-        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
-        let key = PrecompiledCache::key(&bytes);
-        cache
-            .load_or_compile(&key, || compile(&engine, &bytes))
-            .0
-            .unwrap();
+        let Filled {
+            dir, cache, key, ..
+        } = filled();
         let old_key = [7u8; 32];
         std::fs::copy(cache.entry_path(&key), cache.entry_path(&old_key)).unwrap();
         let other_engine = dir.path().join("0123456789abcdef0123456789abcdef");
@@ -488,13 +506,12 @@ mod tests {
     #[test]
     fn entries_are_private_and_one_other_users_could_write_is_discarded() {
         use std::os::unix::fs::PermissionsExt as _;
-        let (dir, engine, bytes) = setup();
-        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
-        let key = PrecompiledCache::key(&bytes);
-        cache
-            .load_or_compile(&key, || compile(&engine, &bytes))
-            .0
-            .unwrap();
+        let Filled {
+            dir: _dir,
+            cache,
+            key,
+            ..
+        } = filled();
         let path = cache.entry_path(&key);
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
@@ -526,13 +543,12 @@ mod tests {
 
     #[test]
     fn an_entry_under_another_key_is_refused() {
-        let (dir, engine, bytes) = setup();
-        let cache = PrecompiledCache::open(dir.path(), &engine).unwrap();
-        let key = PrecompiledCache::key(&bytes);
-        cache
-            .load_or_compile(&key, || compile(&engine, &bytes))
-            .0
-            .unwrap();
+        let Filled {
+            dir: _dir,
+            cache,
+            key,
+            ..
+        } = filled();
         let other_key = [9u8; 32];
         std::fs::copy(cache.entry_path(&key), cache.entry_path(&other_key)).unwrap();
         match cache.get(&other_key) {

@@ -158,17 +158,21 @@ impl S3Source {
     /// Turns a listing failure into a message that says what to check.
     fn listing_error(&self, error: object_store::Error) -> SourceError {
         let text = error.to_string();
-        let hint = if [
+        // Matched on S3 error codes and HTTP status phrases, never on bare numbers: those
+        // also occur in ports and timings.
+        let hint = if text.contains("NoSuchBucket") {
+            format!("bucket `{}` does not exist", self.bucket)
+        } else if [
             "InvalidAccessKeyId",
             "SignatureDoesNotMatch",
             "AccessDenied",
-            "403",
+            "403 Forbidden",
         ]
         .iter()
         .any(|s| text.contains(s))
         {
             "access denied: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_string()
-        } else if text.contains("NoSuchBucket") || text.contains("404") {
+        } else if text.contains("404 Not Found") {
             format!("bucket `{}` does not exist", self.bucket)
         } else if [
             "connect",
@@ -396,7 +400,29 @@ impl S3Source {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_url;
+    use super::{parse_url, S3Settings, S3Source};
+
+    #[test]
+    fn listing_errors_are_classified_by_error_code_not_by_numbers_in_ports() {
+        let settings = S3Settings {
+            endpoint: Some("http://127.0.0.1:44033".into()),
+            ..S3Settings::default()
+        };
+        let source = S3Source::new("s3://b/p/", &settings).unwrap();
+        let classify = |text: &str| {
+            let error = object_store::Error::Generic {
+                store: "S3",
+                source: format!("GET http://127.0.0.1:44033/b in 403.2ms: {text}").into(),
+            };
+            source.listing_error(error).to_string()
+        };
+        let missing = classify("404 Not Found: <Code>NoSuchBucket</Code>");
+        assert!(missing.contains("bucket `b` does not exist"), "{missing}");
+        let denied = classify("403 Forbidden: <Code>SignatureDoesNotMatch</Code>");
+        assert!(denied.contains("access denied"), "{denied}");
+        let other = classify("500 Internal Server Error");
+        assert!(other.contains("the store refused the listing"), "{other}");
+    }
 
     #[test]
     fn urls_name_a_bucket_and_a_prefix() {

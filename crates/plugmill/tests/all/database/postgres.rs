@@ -196,7 +196,8 @@ async fn a_transaction_left_open_at_the_end_of_the_call_is_rolled_back_and_its_c
         "typed",
         json!([
             {"begin": "hasura"},
-            {"execute": [0, "INSERT INTO notes VALUES ('forgotten')", []]},
+            // The text names this test's schema: other tests' sessions never match it.
+            {"execute": [0, format!("INSERT INTO notes VALUES ('forgotten in {}')", schema.name), []]},
         ]),
     )
     .await
@@ -221,8 +222,9 @@ async fn a_transaction_left_open_at_the_end_of_the_call_is_rolled_back_and_its_c
         "the next call starts clean on the freed connection"
     );
     let stuck: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND query LIKE '%INSERT INTO notes%'",
+        "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND query LIKE '%forgotten in ' || $1 || '%'",
     )
+    .bind(&schema.name)
     .fetch_one(&schema.admin)
     .await
     .unwrap();

@@ -23,10 +23,15 @@ pub async fn run(host: &HostArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} plugin(s) loaded from {}",
+        "{} plugin(s) loaded from {} ({} compiled, {} from the precompiled cache)",
         report.loaded.len(),
-        host.plugins
+        host.plugins,
+        report.cache.compiled,
+        report.cache.hits
     );
+    for problem in &report.cache.problems {
+        println!("  cache: {}: {}", problem.file, problem.reason);
+    }
     for plugin in &report.loaded {
         println!("  {} ({})", plugin.name, plugin.file);
     }

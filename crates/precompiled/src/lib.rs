@@ -85,7 +85,8 @@ pub enum Lookup {
     Hit(Component),
     /// No entry.
     Miss,
-    /// An unusable entry, now deleted; the reason says what was wrong.
+    /// An unusable entry; the reason says what was wrong. An entry whose contents or
+    /// permissions are at fault is deleted; one that merely failed to read is left alone.
     Discarded(String),
 }
 

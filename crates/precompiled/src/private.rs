@@ -10,7 +10,8 @@ const WRITABLE_BY_OTHERS: u32 = 0o022;
 
 /// The user this process runs as: the owner of `/proc/self`, where there is one.
 fn current_user() -> Option<u32> {
-    std::fs::metadata("/proc/self").ok().map(|meta| meta.uid())
+    static USER: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *USER.get_or_init(|| std::fs::metadata("/proc/self").ok().map(|meta| meta.uid()))
 }
 
 fn refuse(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {

@@ -90,7 +90,7 @@ fn print_outcome(
     for rejection in report
         .rejected
         .iter()
-        .filter(|r| !changes.kept.contains(r) && !changes.kept.iter().any(|k| k.file == r.file))
+        .filter(|r| !changes.kept.iter().any(|k| k.file == r.file))
     {
         println!("  rejected {rejection}");
     }

@@ -19,7 +19,8 @@ impl LocalDirectory {
         Self { path: path.into() }
     }
 
-    async fn read(&self) -> Result<Fetched, SourceError> {
+    /// The paths of every entry of the directory, sorted.
+    async fn entries(&self) -> Result<Vec<PathBuf>, SourceError> {
         let directory_error = |source| SourceError::Directory {
             path: self.path.display().to_string(),
             source,
@@ -32,6 +33,11 @@ impl LocalDirectory {
             paths.push(entry.path());
         }
         paths.sort();
+        Ok(paths)
+    }
+
+    async fn read(&self) -> Result<Fetched, SourceError> {
+        let paths = self.entries().await?;
         let mut fetched = Fetched::default();
         for path in &paths {
             let file = path.display().to_string();
@@ -67,16 +73,8 @@ impl LocalDirectory {
     /// `.sig` file: a copy, an edit, a rename over the file or a `chmod` changes at least one.
     async fn stat(&self) -> Result<Versions, SourceError> {
         use std::os::unix::fs::MetadataExt as _;
-        let directory_error = |source| SourceError::Directory {
-            path: self.path.display().to_string(),
-            source,
-        };
-        let mut entries = tokio::fs::read_dir(&self.path)
-            .await
-            .map_err(directory_error)?;
         let mut versions = Versions::new();
-        while let Some(entry) = entries.next_entry().await.map_err(directory_error)? {
-            let path = entry.path();
+        for path in self.entries().await? {
             let extension = path.extension().and_then(|e| e.to_str());
             if !matches!(extension, Some("wasm" | "sig")) {
                 continue;

@@ -156,6 +156,16 @@ impl S3Source {
     }
 
     /// Turns a listing failure into a message that says what to check.
+    /// Every object under the prefix, all pages.
+    async fn list(&self) -> Result<Vec<object_store::ObjectMeta>, SourceError> {
+        let prefix = Path::from(self.prefix.trim_end_matches('/'));
+        self.store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| self.listing_error(e))
+    }
+
     fn listing_error(&self, error: object_store::Error) -> SourceError {
         let text = error.to_string();
         // Matched on S3 error codes and HTTP status phrases, never on bare numbers: those
@@ -223,13 +233,7 @@ impl PluginSource for S3Source {
 
     fn fetch(&self) -> BoxFuture<'_, Result<Fetched, SourceError>> {
         Box::pin(async move {
-            let prefix = Path::from(self.prefix.trim_end_matches('/'));
-            let listing: Vec<object_store::ObjectMeta> = self
-                .store
-                .list(Some(&prefix))
-                .try_collect()
-                .await
-                .map_err(|e| self.listing_error(e))?;
+            let listing = self.list().await?;
             let mut plugins = Vec::new();
             let mut signatures = BTreeMap::new();
             let mut fetched = Fetched::default();
@@ -292,13 +296,7 @@ impl PluginSource for S3Source {
 
     fn versions(&self) -> BoxFuture<'_, Result<Versions, SourceError>> {
         Box::pin(async move {
-            let prefix = Path::from(self.prefix.trim_end_matches('/'));
-            let listing: Vec<object_store::ObjectMeta> = self
-                .store
-                .list(Some(&prefix))
-                .try_collect()
-                .await
-                .map_err(|e| self.listing_error(e))?;
+            let listing = self.list().await?;
             let versions = listing
                 .into_iter()
                 .filter_map(|meta| {

@@ -66,6 +66,23 @@ impl SqliteTransaction {
         self.statement_deadline.store(nanos, Ordering::Relaxed);
     }
 
+    /// Prepares `sql` with `params` bound, and arms the interrupt at `until`.
+    async fn prepare(
+        &mut self,
+        sql: &str,
+        params: Params,
+        until: Instant,
+    ) -> Result<(sqlx::sqlite::SqliteStatement, SqliteArguments), DatabaseError> {
+        self.arm(until);
+        let statement = self
+            .tx
+            .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
+            .await
+            .map_err(sqlite_error)?;
+        let arguments = bind_all(&statement, params)?;
+        Ok((statement, arguments))
+    }
+
     /// Runs `sql` and converts its rows; interrupted at `until`.
     pub(crate) async fn query(
         &mut self,
@@ -74,13 +91,7 @@ impl SqliteTransaction {
         params: Params,
         until: Instant,
     ) -> Result<Rows, DatabaseError> {
-        self.arm(until);
-        let statement = self
-            .tx
-            .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
-            .await
-            .map_err(sqlite_error)?;
-        let arguments = bind_all(&statement, params)?;
+        let (statement, arguments) = self.prepare(sql, params, until).await?;
         let max_rows = database.spec.max_rows;
         let mut columns = columns_of(&statement);
         let mut rows = Vec::new();
@@ -101,13 +112,7 @@ impl SqliteTransaction {
         params: Params,
         until: Instant,
     ) -> Result<u64, DatabaseError> {
-        self.arm(until);
-        let statement = self
-            .tx
-            .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
-            .await
-            .map_err(sqlite_error)?;
-        let arguments = bind_all(&statement, params)?;
+        let (statement, arguments) = self.prepare(sql, params, until).await?;
         let done = statement
             .query_with(arguments)
             .execute(&mut *self.tx)

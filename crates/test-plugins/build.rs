@@ -65,7 +65,6 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=guests");
     println!("cargo:rerun-if-changed=../../wit");
-    println!("cargo:rerun-if-changed=../plugmill/src/capabilities/database/wit");
 
     let guests = guest_crates(&guests_dir);
     build_guests(&guests_dir, &target_dir);

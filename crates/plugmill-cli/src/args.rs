@@ -93,14 +93,10 @@ pub enum CallTarget {
 /// Where plugins come from and how they are loaded.
 #[derive(Args, Debug, Clone)]
 pub struct HostArgs {
-    /// Plugin source: a directory, or `s3://bucket/prefix/`.
-    #[arg(
-        long,
-        env = "PLUGMILL_PLUGINS",
-        default_value = "./plugins",
-        global = true
-    )]
-    pub plugins: String,
+    /// Plugin source: a directory, or `s3://bucket/prefix/` (default: `[loading] plugins`,
+    /// else `s3://$AWS_S3_PUBLIC_BUCKET/plugins/` when that is set, else `./plugins`).
+    #[arg(long, env = "PLUGMILL_PLUGINS", global = true)]
+    pub plugins: Option<String>,
     /// Host configuration file (default: `./plugmill.toml` when it exists).
     #[arg(long, env = "PLUGMILL_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -129,6 +125,27 @@ pub struct HostArgs {
     /// Deadline of one call, in seconds.
     #[arg(long, env = "PLUGMILL_TIMEOUT", global = true, value_parser = parse_seconds)]
     pub timeout: Option<std::time::Duration>,
+}
+
+impl HostArgs {
+    /// What these arguments ask of the host assembly.
+    pub fn options(&self) -> plugmill_host::HostOptions {
+        use plugmill_host::CacheChoice;
+        plugmill_host::HostOptions {
+            config_file: self.config.clone(),
+            plugins: self.plugins.clone(),
+            strict: self.strict,
+            unknown_imports_trap: self.unknown_imports_trap,
+            call_timeout: self.timeout,
+            trusted_key_files: self.trusted_keys.clone(),
+            require_signatures: self.require_signatures,
+            cache: match (&self.cache_dir, self.no_cache) {
+                (_, true) => CacheChoice::Disabled,
+                (Some(dir), false) => CacheChoice::Dir(dir.clone()),
+                (None, false) => CacheChoice::Default,
+            },
+        }
+    }
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {

@@ -4,7 +4,6 @@
 
 mod args;
 mod commands;
-mod source;
 
 use std::process::ExitCode;
 

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use plugmill::runtime::HostState;
 use plugmill::source::LocalDirectory;
 use plugmill::wasmtime::component::{Component, Instance, TypedFunc, Val};
 use plugmill::wasmtime::Store;
+use plugmill::HostState;
 use plugmill::PluginManager;
 use tokio::runtime::Runtime as Tokio;
 

@@ -6,9 +6,9 @@
 //!
 //! Run: `cargo run -p plugmill --example host_interface`
 
-use plugmill::runtime::HostState;
 use plugmill::source::LocalDirectory;
 use plugmill::wasmtime::StoreContextMut;
+use plugmill::HostState;
 use plugmill::PluginManager;
 
 #[tokio::main]

@@ -10,18 +10,23 @@
 //! source ──> loader ──> registry ──> dispatch ──> runtime ──> capabilities
 //! ```
 //!
-//! - [`source`]: where plugin bytes come from: a directory, or an S3 bucket prefix.
-//! - [`loader`]: verify, compile in parallel (or load from the precompiled cache), read each
-//!   manifest under a deadline, validate.
-//! - [`registry`]: the immutable hook/route/task tables, swapped atomically on reload
-//!   ([`PluginManager::reload`], [`PluginManager::watch`]).
-//! - [`dispatch`]: [`PluginManager`], the calls an application makes: hooks, routes, tasks,
-//!   typed, dynamic and JSON.
-//! - [`runtime`]: the wasmtime engine, the per-call store, limits and instance reuse.
-//! - [`capabilities`]: host interfaces plugins may import, including the embedder's own.
+//! - [`source`]: where plugin bytes come from: a directory, or an S3 bucket prefix
+//!   (feature `s3`).
+//! - loader: verify ([`signing`]), compile in parallel (or load from the precompiled cache),
+//!   read each manifest under a deadline, validate; the outcome is a [`LoadReport`] with a
+//!   [`Rejection`] (and its [`RejectionCode`]) per file that did not load.
+//! - registry: the immutable hook/route/task tables ([`Registry`]), swapped atomically on
+//!   reload ([`PluginManager::reload`], [`PluginManager::watch`]).
+//! - dispatch: [`PluginManager`], the calls an application makes: hooks, routes, tasks,
+//!   typed ([`typed_hooks!`]), dynamic and JSON; failures are a [`CallError`] that says who
+//!   is at fault.
+//! - runtime: the wasmtime engine ([`Runtime`]), the per-call store ([`HostState`]), limits
+//!   ([`RuntimeOptions`]) and instance reuse.
+//! - [`capabilities`]: what plugins may import beyond WASI, one unit each: the database
+//!   (feature `database`), authorization, variables, and the embedder's own.
 //!
-//! [`config`] reads the host configuration (`plugmill.toml`) that sets limits, trust and
-//! per-plugin grants.
+//! [`config`] reads the host configuration (`plugmill.toml`); [`grants`] is the one model of
+//! what each plugin is given. [`get_plugin_manager`] reaches the process-wide manager.
 //!
 //! # Examples
 //!
@@ -42,19 +47,47 @@
 
 pub mod capabilities;
 pub mod config;
-pub mod dispatch;
-pub mod loader;
-pub mod registry;
-pub mod runtime;
+pub mod grants;
 pub mod source;
 
+mod dispatch;
+mod global;
+mod loader;
 mod plugin;
+mod registry;
+mod runtime;
 
 pub use dispatch::reload::Watch;
+pub use dispatch::typed::HookReturn;
 pub use dispatch::{CallError, HookResults, ManagerBuilder, PluginManager, PluginOutcome};
-pub use loader::{CacheReport, Changes, LoadError, LoadReport, Rejection};
-pub use plugin::{Plugin, PluginSummary};
-pub use runtime::RuntimeOptions;
+pub use global::{get_plugin_manager, set_plugin_manager, set_plugin_manager_failure, GlobalError};
+pub use loader::inspect::{Inspection, InspectionItem};
+pub use loader::manifest::{Manifest, Route};
+pub use loader::{
+    CacheProblem, CacheReport, Changes, LoadError, LoadReport, LoadWarning, Rejection,
+    RejectionCode, UnknownImports,
+};
+pub use plugin::{Plugin, PluginStats, PluginSummary};
+pub use registry::{Listing, Registry, RouteListing, RouteTarget, TaskTarget};
+pub use runtime::sandbox::{DirGrant, WasiGrants};
+pub use runtime::{
+    Allocation, AllocationKind, DeadlineExceeded, HostState, MemoryLimitExceeded, Runtime,
+    RuntimeOptions,
+};
+
+/// Signing plugins and checking their signatures: ed25519 keys and detached `.sig` files
+/// (base64), and sha256 digests for pins.
+pub mod signing {
+    pub use crate::loader::integrity::{
+        generate_key_pair, public_key_of, sha256_hex, sign, KeyError, TrustPolicy,
+    };
+}
+
+/// Items the macros expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dispatch::typed::hook_name;
+}
 
 /// Re-exported so embedders can name component values and linker types without a direct
 /// wasmtime dependency of a matching version.

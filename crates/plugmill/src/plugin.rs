@@ -36,6 +36,8 @@ pub struct Plugin {
     pub(crate) grants: Arc<WasiGrants>,
     pub(crate) warm: Option<WarmPool>,
     pub(crate) stats: PluginStats,
+    /// Caveats found at load (a capability imported but granted nothing, say).
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Counters of one plugin's calls.
@@ -117,6 +119,11 @@ impl Plugin {
     /// Call counters, including fuel used when fuel is metered.
     pub fn stats(&self) -> &PluginStats {
         &self.stats
+    }
+
+    /// What the load found worth a warning about this plugin.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Whether calls reuse warm instances instead of a fresh instance each.

@@ -23,7 +23,7 @@ wit_bindgen::generate!({
     // plugin's own `wit/`. Paths are relative to Cargo.toml.
     path: [
         "../../wit/common",
-        "../../crates/plugmill/src/capabilities/database/wit",
+        "../../wit/database",
         "wit",
     ],
     generate_all,

@@ -12,8 +12,8 @@ pub async fn hook(host: &HostArgs, name: &str, args: &str) -> anyhow::Result<Exi
     let Value::Array(args) = super::parse_json("--args", args)? else {
         bail!("--args must be a JSON array with one element per parameter, got: {args}");
     };
-    let (manager, _) = super::loaded(host).await?;
-    let outcomes = manager.call_hook_json(name, &args).await;
+    let (host, _) = super::loaded(host).await?;
+    let outcomes = host.manager().call_hook_json(name, &args).await;
     if outcomes.is_empty() {
         eprintln!("warning: no plugin registered hook `{name}`");
     }
@@ -22,8 +22,8 @@ pub async fn hook(host: &HostArgs, name: &str, args: &str) -> anyhow::Result<Exi
 
 pub async fn route(host: &HostArgs, path: &str, data: &str) -> anyhow::Result<ExitCode> {
     let data = super::parse_json("--data", data)?;
-    let (manager, _) = super::loaded(host).await?;
-    match manager.call_route(path, &data).await {
+    let (host, _) = super::loaded(host).await?;
+    match host.manager().call_route(path, &data).await {
         Ok(value) => {
             println!("{}", serde_json::to_string_pretty(&value)?);
             Ok(ExitCode::SUCCESS)
@@ -37,8 +37,8 @@ pub async fn route(host: &HostArgs, path: &str, data: &str) -> anyhow::Result<Ex
 
 pub async fn task(host: &HostArgs, name: &str, data: &str) -> anyhow::Result<ExitCode> {
     let data = super::parse_json("--data", data)?;
-    let (manager, _) = super::loaded(host).await?;
-    match manager.execute_task(name, &data).await {
+    let (host, _) = super::loaded(host).await?;
+    match host.manager().execute_task(name, &data).await {
         Ok(outcomes) => print_outcomes(outcomes, |value| value),
         Err(error) => {
             eprintln!("error: {error}");

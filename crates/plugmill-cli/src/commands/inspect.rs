@@ -11,7 +11,7 @@ pub async fn run(host: &HostArgs, file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = tokio::fs::read(file)
         .await
         .with_context(|| format!("cannot read `{}`", file.display()))?;
-    let manager = super::manager(host)?;
+    let (manager, _) = plugmill_host::assemble_manager(&host.options())?;
     let report = manager.inspect(&file.display().to_string(), bytes).await;
     if host.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

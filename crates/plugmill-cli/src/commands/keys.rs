@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use plugmill::loader::integrity;
+use plugmill::signing as integrity;
 use plugmill::source::signature_path;
 
 pub fn keygen(prefix: &Path) -> anyhow::Result<ExitCode> {

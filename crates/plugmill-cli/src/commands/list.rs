@@ -6,13 +6,14 @@ use serde_json::json;
 
 use crate::args::HostArgs;
 
-pub async fn run(host: &HostArgs) -> anyhow::Result<ExitCode> {
-    let (manager, report) = super::loaded(host).await?;
-    let listing = manager.registry().listing();
-    if host.json {
+pub async fn run(args: &HostArgs) -> anyhow::Result<ExitCode> {
+    let (host, report) = super::loaded(args).await?;
+    let listing = host.manager().registry().listing();
+    if args.json {
         let output = json!({
             "plugins": report.loaded,
             "rejected": report.rejected,
+            "warnings": report.warnings,
             "skipped": report.skipped,
             "cache": report.cache,
             "hooks": listing.hooks,
@@ -25,7 +26,7 @@ pub async fn run(host: &HostArgs) -> anyhow::Result<ExitCode> {
     println!(
         "{} plugin(s) loaded from {} ({} compiled, {} from the precompiled cache)",
         report.loaded.len(),
-        host.plugins,
+        host.source_url(),
         report.cache.compiled,
         report.cache.hits
     );
@@ -40,6 +41,9 @@ pub async fn run(host: &HostArgs) -> anyhow::Result<ExitCode> {
         for rejection in &report.rejected {
             println!("  {rejection}");
         }
+    }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
     }
     for skipped in &report.skipped {
         println!("skipped {}: {}", skipped.file, skipped.reason);

@@ -15,10 +15,10 @@ pub async fn run(
     files: &[PathBuf],
     workspace: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    if !host.plugins.starts_with("s3://") {
+    let destination_url = plugmill_host::source_url(&host.options())?;
+    if !destination_url.starts_with("s3://") {
         bail!(
-            "`{}`: upload needs an S3 destination: --plugins s3://BUCKET/PREFIX/ (or PLUGMILL_PLUGINS)",
-            host.plugins
+            "`{destination_url}`: upload needs an S3 destination: --plugins s3://BUCKET/PREFIX/ (or PLUGMILL_PLUGINS)"
         );
     }
     let mut plugins: Vec<PathBuf> = files.to_vec();
@@ -28,7 +28,7 @@ pub async fn run(
     if plugins.is_empty() {
         bail!("nothing to upload: name plugin files, or --workspace DIR with built plugins");
     }
-    let destination = S3Source::from_env(&host.plugins)?;
+    let destination = S3Source::from_env(&destination_url)?;
     let mut report = Vec::new();
     for file in &plugins {
         let name = file

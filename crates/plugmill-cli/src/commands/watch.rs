@@ -2,38 +2,38 @@
 //! each outcome (one JSON object per line with `--json`).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use plugmill::{LoadError, LoadReport};
+use plugmill_host::Host;
 use serde_json::json;
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::args::HostArgs;
 
-pub async fn run(host: &HostArgs, interval: Duration) -> anyhow::Result<ExitCode> {
-    let manager = Arc::new(super::manager(host)?);
-    let source: Arc<dyn plugmill::source::PluginSource> =
-        Arc::from(crate::source::open(&host.plugins)?);
-    // Handlers first: a SIGHUP sent as soon as the load is printed must not end the process.
-    let mut hangups = signal(SignalKind::hangup())?;
-    let mut interrupts = signal(SignalKind::interrupt())?;
-    let mut terminations = signal(SignalKind::terminate())?;
-    let report = manager.load(source.as_ref()).await?;
-    print_outcome(host, "load", &Ok(report))?;
-    let mut watch = manager.watch(source.clone(), interval);
+pub async fn run(args: &HostArgs, interval: Duration) -> anyhow::Result<ExitCode> {
+    let host = Host::assemble(&args.options())?;
+    // The reloader's SIGHUP handler is installed before the load: a SIGHUP sent as soon as
+    // the load is printed must not end the process.
+    let mut reloader = host.spawn_reloader_every(None);
+    let report = host.load().await?;
+    print_outcome(args, "load", &Ok(report))?;
+    let mut watch = host.manager().watch(host.source().clone(), interval);
+    let shutdown = plugmill_host::shutdown_signal();
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             outcome = watch.next() => match outcome {
-                Some(outcome) => print_outcome(host, "reload", &outcome)?,
+                Some(outcome) => print_outcome(args, "reload", &outcome)?,
                 None => anyhow::bail!("the source watch stopped unexpectedly"),
             },
-            _ = hangups.recv() => {
-                let outcome = manager.reload(source.as_ref()).await;
-                print_outcome(host, "reload", &outcome)?;
+            event = reloader.next() => match event {
+                Some(event) => print_outcome(args, "reload", &event.outcome)?,
+                None => anyhow::bail!("the SIGHUP handler stopped unexpectedly"),
+            },
+            _ = &mut shutdown => {
+                host.shutdown().await;
+                return Ok(ExitCode::SUCCESS);
             }
-            _ = interrupts.recv() => return Ok(ExitCode::SUCCESS),
-            _ = terminations.recv() => return Ok(ExitCode::SUCCESS),
         }
     }
 }

@@ -1,20 +1,37 @@
-//! Host capabilities: interfaces plugins may import, one unit each.
+//! Host capabilities: what plugins may import beyond WASI, one unit each.
 //!
-//! - WASI is linked by the runtime, denied by default (see [`crate::runtime::state`]).
+//! A capability is one [`Capability`]: its WIT (in `wit/`), how it links into the linker, its
+//! configuration (its own section of `plugmill.toml` and its own key of each
+//! `[plugins.NAME]` table), who may import it, and what it holds for one call ([`CallScope`])
+//! and releases when the call ends. The lifecycle follows the manager's:
+//!
+//! 1. **configure**: [`Capability::configure`] reads the capability's configuration, when the
+//!    builder is given a host configuration; builder methods of its own configure it in code;
+//! 2. **check**: [`Capability::check`] refuses a configuration that cannot work (a grant of a
+//!    database that does not exist) when the manager is built;
+//! 3. **link**: [`Capability::add_to_linker`] adds its interfaces once, for every plugin;
+//! 4. **admit**: at load, a plugin importing one of its [`Capability::interfaces`] is
+//!    admitted, admitted with a warning, or refused ([`Capability::admit`]);
+//! 5. **call**: host functions find the capability's shared state through
+//!    [`HostState::capability`](crate::HostState::capability) and keep per-call state in a
+//!    [`CallScope`], which the host ends when the call ends, however it ends.
+//!
+//! The standard capabilities are listed in [`standard`]; adding one is one line there.
+//! Embedders add their own with [`ManagerBuilder::capability`](crate::ManagerBuilder::capability),
+//! or plain interfaces with [`ManagerBuilder::host_interfaces`](crate::ManagerBuilder::host_interfaces).
+//!
 //! - [`database`]: SQL inside host-owned transactions, PostgreSQL or SQLite, through the
-//!   seed-compatible `plugins-manager:transactions-manager/transaction` interface and the typed
-//!   `plugmill:database` interface.
-//! - An embedding application adds its own interfaces with
-//!   [`ManagerBuilder::host_interfaces`](crate::ManagerBuilder::host_interfaces); host
-//!   functions receive the store, whose [`HostState`](crate::runtime::HostState) names the
-//!   calling plugin.
-//!
-//! A capability that holds something for the length of one call (an open transaction, a lock)
-//! keeps it in a [`CallScope`]: the host ends every scope when the call returns, traps or runs
-//! out of time, so nothing a call opened outlives it. State shared by every call (a connection
-//! pool) is registered once in [`Shared`].
+//!   seed-compatible `plugins-manager:transactions-manager/transaction` interface and the
+//!   typed `plugmill:database` interface.
+//! - [`authorization`]: the seed's `plugins-manager:jwt/authorization`: checks a caller's
+//!   claims for a tenant and permissions.
+//! - [`variables`]: `plugmill:variables`: settings and secrets host configuration gives
+//!   each plugin.
 
+pub mod authorization;
+#[cfg(feature = "database")]
 pub mod database;
+pub mod variables;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -22,6 +39,89 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
+use wasmtime::component::Linker;
+
+use crate::config::{ConfigError, HostConfig};
+use crate::runtime::HostState;
+
+/// The capabilities every manager starts with.
+pub(crate) fn standard() -> Vec<Box<dyn Capability>> {
+    vec![
+        #[cfg(feature = "database")]
+        Box::new(database::Databases::default()),
+        Box::new(authorization::Authorization::default()),
+        Box::new(variables::Variables::default()),
+    ]
+}
+
+/// One host capability (see the [module documentation](self)).
+pub trait Capability: Any + Send + Sync {
+    /// Its name, as messages show it (`database`).
+    fn name(&self) -> &'static str;
+
+    /// The interfaces it provides, as `package/interface` without a version: a plugin
+    /// importing any version of one of them is admitted by [`Self::admit`].
+    fn interfaces(&self) -> &'static [&'static str];
+
+    /// The top-level sections of `plugmill.toml` it reads (`databases`).
+    fn config_sections(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The keys of `[plugins.NAME]` it reads (`databases`, `variables`).
+    fn plugin_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Reads its configuration from `config`: its sections, and its keys of each plugin's
+    /// table. Environment variables it documents are read here too.
+    fn configure(&mut self, config: &HostConfig) -> Result<(), ConfigError> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// Refuses a configuration that cannot work; called once when the manager is built.
+    fn check(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
+    /// Adds its interfaces to the linker every plugin is linked with.
+    fn add_to_linker(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()>;
+
+    /// Whether `plugin`, which imports `interface` (one of [`Self::interfaces`], with its
+    /// version), may load. The default admits every plugin: the capability decides call by
+    /// call what each may do.
+    fn admit(&self, plugin: &str, interface: &str) -> Admission {
+        let _ = (plugin, interface);
+        Admission::Admitted
+    }
+
+    /// Releases what it holds across calls (closes pools) when the manager shuts down.
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// What a capability says about a plugin importing one of its interfaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// The plugin may load.
+    Admitted,
+    /// The plugin loads, with this warning in the load report (its calls of the interface
+    /// will fail until host configuration grants it what they need).
+    Warn(String),
+    /// The plugin is rejected, for this reason.
+    Refused(String),
+}
+
+/// Whether `interface` (`package/name@version` or without version) is `provided`, a name
+/// without a version.
+pub(crate) fn names_interface(provided: &str, interface: &str) -> bool {
+    interface == provided
+        || interface
+            .strip_prefix(provided)
+            .is_some_and(|rest| rest.starts_with('@'))
+}
 
 /// Something a capability holds for one call, ended when the call ends however it ends.
 pub trait CallScope: Any + Send {
@@ -40,23 +140,51 @@ pub struct ScopeContext<'a> {
     pub deadline: Instant,
 }
 
-/// State every call shares, one value per type (pools, registries). Built once with the
-/// runtime.
+/// The capabilities of a runtime, shared by every call: configured, checked and linked.
 #[derive(Default)]
 pub struct Shared {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    list: Vec<Arc<dyn Capability>>,
+    by_type: HashMap<TypeId, usize>,
 }
 
 impl Shared {
-    /// Registers `value`, replacing any earlier value of its type.
-    pub fn insert<T: Any + Send + Sync>(&mut self, value: Arc<T>) {
-        self.values.insert(TypeId::of::<T>(), value);
+    /// The capabilities in `list`; a later one of the same type replaces an earlier one.
+    pub(crate) fn new(list: Vec<Box<dyn Capability>>) -> Self {
+        let mut shared = Shared::default();
+        for capability in list {
+            let capability: Arc<dyn Capability> = Arc::from(capability);
+            let type_id = (*capability).type_id();
+            match shared.by_type.get(&type_id) {
+                Some(&index) => shared.list[index] = capability,
+                None => {
+                    shared.by_type.insert(type_id, shared.list.len());
+                    shared.list.push(capability);
+                }
+            }
+        }
+        shared
     }
 
-    /// The registered value of type `T`.
-    pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        let value = self.values.get(&TypeId::of::<T>())?.clone();
-        value.downcast::<T>().ok()
+    /// The capability of type `C`, if the runtime has it.
+    pub fn get<C: Capability>(&self) -> Option<Arc<C>> {
+        let index = *self.by_type.get(&TypeId::of::<C>())?;
+        let any: Arc<dyn Any + Send + Sync> = self.list[index].clone();
+        any.downcast::<C>().ok()
+    }
+
+    /// Every capability, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Capability>> {
+        self.list.iter()
+    }
+
+    /// The capability providing `interface` (with or without its version).
+    pub(crate) fn provider_of(&self, interface: &str) -> Option<&Arc<dyn Capability>> {
+        self.list.iter().find(|capability| {
+            capability
+                .interfaces()
+                .iter()
+                .any(|provided| names_interface(provided, interface))
+        })
     }
 }
 
@@ -93,5 +221,19 @@ impl CallScopes {
         while let Some(mut scope) = self.scopes.pop() {
             scope.end_call().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_interface;
+
+    #[test]
+    fn a_name_without_version_covers_every_version() {
+        assert!(names_interface("my:app/docs", "my:app/docs"));
+        assert!(names_interface("my:app/docs", "my:app/docs@1.2.0"));
+        assert!(names_interface("my:app/docs@1.2.0", "my:app/docs@1.2.0"));
+        assert!(!names_interface("my:app/docs@1.2.0", "my:app/docs@2.0.0"));
+        assert!(!names_interface("my:app/doc", "my:app/docs"));
     }
 }

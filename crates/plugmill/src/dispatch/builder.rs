@@ -10,9 +10,9 @@ use plugmill_precompiled::PrecompiledCache;
 use wasmtime::component::Linker;
 
 use super::PluginManager;
-use crate::capabilities::database::{self, DatabaseConfig, DatabaseSpec, Databases};
-use crate::capabilities::Shared;
+use crate::capabilities::{self, Capability};
 use crate::config::{ConfigError, HostConfig, PluginConfig, UnknownImportsConfig};
+use crate::grants::Merge as _;
 use crate::loader::{LoadOptions, PluginSettings, UnknownImports};
 use crate::runtime::sandbox::DirGrant;
 use crate::runtime::sandbox::WasiGrants;
@@ -41,19 +41,60 @@ const CACHE_ENTRIES_UNUSED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60
 ///     .build()?;
 /// # anyhow::Ok(())
 /// ```
-#[derive(Default)]
 pub struct ManagerBuilder {
     runtime: RuntimeOptions,
     load: LoadOptions,
+    capabilities: Vec<Box<dyn Capability>>,
     extensions: Vec<LinkerExtension>,
-    databases: Databases,
     cache_dir: Option<PathBuf>,
 }
 
+impl Default for ManagerBuilder {
+    fn default() -> Self {
+        Self {
+            runtime: RuntimeOptions::default(),
+            load: LoadOptions::default(),
+            capabilities: capabilities::standard(),
+            extensions: Vec::new(),
+            cache_dir: None,
+        }
+    }
+}
+
 impl ManagerBuilder {
-    /// The secure defaults.
+    /// The secure defaults, with the standard capabilities (see
+    /// [`capabilities`](crate::capabilities)).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds a capability, replacing one of the same type. It is configured by
+    /// [`Self::config`] like the standard ones.
+    pub fn capability(mut self, capability: impl Capability) -> Self {
+        let type_id = std::any::Any::type_id(&capability);
+        self.capabilities
+            .retain(|existing| std::any::Any::type_id(existing.as_ref()) != type_id);
+        self.capabilities.push(Box::new(capability));
+        self
+    }
+
+    /// The capability of type `C`, to configure it in code; added with its default
+    /// configuration if the builder has none.
+    pub fn capability_mut<C: Capability + Default>(&mut self) -> &mut C {
+        let position = self
+            .capabilities
+            .iter()
+            .position(|capability| (capability.as_ref() as &dyn std::any::Any).is::<C>());
+        let index = match position {
+            Some(index) => index,
+            None => {
+                self.capabilities.push(Box::new(C::default()));
+                self.capabilities.len() - 1
+            }
+        };
+        (self.capabilities[index].as_mut() as &mut dyn std::any::Any)
+            .downcast_mut::<C>()
+            .expect("the capability at this index has this type")
     }
 
     /// Replaces every runtime option at once.
@@ -98,10 +139,7 @@ impl ManagerBuilder {
     /// Grants `plugin` (or every plugin, with `*`) WASI access: directories, environment
     /// variables, outbound network. Nothing is granted by default.
     pub fn grant_wasi(mut self, plugin: &str, grants: WasiGrants) -> Self {
-        let settings = self.settings_or_defaults(plugin);
-        settings.wasi.dirs.extend(grants.dirs);
-        settings.wasi.env.extend(grants.env);
-        settings.wasi.network.extend(grants.network);
+        self.settings(plugin).wasi.merge_grants(&grants);
         self
     }
 
@@ -109,21 +147,7 @@ impl ManagerBuilder {
     /// e.g. `plugins-manager:transactions-manager/transaction` or an embedder's interface. A
     /// plugin importing a provided interface it is not granted is rejected at load.
     pub fn grant_import(mut self, plugin: &str, interface: &str) -> Self {
-        let settings = self.settings_or_defaults(plugin);
-        settings.imports.push(interface.to_string());
-        self
-    }
-
-    /// Adds the database `name` plugins may be granted, e.g. `hasura` for the seed interface.
-    pub fn database(mut self, name: &str, spec: DatabaseSpec) -> Self {
-        self.databases.insert(name, spec);
-        self
-    }
-
-    /// Lets `plugin` (every plugin, with `*`) open database `database`, and import the
-    /// database interfaces.
-    pub fn grant_database(mut self, plugin: &str, database: &str) -> Self {
-        self.databases.grant(plugin, database);
+        self.settings(plugin).imports.push(interface.to_string());
         self
     }
 
@@ -155,7 +179,7 @@ impl ManagerBuilder {
 
     /// Warm instances for every plugin without a setting of its own.
     pub fn warm_instances_for_all(mut self, instances: usize) -> Self {
-        self.load.defaults.warm_instances = Some(instances);
+        self.settings(crate::grants::EVERY_PLUGIN).warm_instances = Some(instances);
         self
     }
 
@@ -281,74 +305,44 @@ impl ManagerBuilder {
                 .pin(file, digest)
                 .map_err(|e| config.error(format!("[trust] pins: {e}")))?;
         }
-        for (name, database) in &config.databases {
-            let spec = database::config::resolve(name, database)
-                .map_err(|e| config.error(format!("[databases.{name}] {e}")))?;
-            self.databases.insert(name, spec);
-        }
-        for name in database::config::names_from_environment() {
-            if !config.databases.contains_key(&name) {
-                let spec =
-                    database::config::resolve(&name, &DatabaseConfig::default()).map_err(|e| {
-                        config.error(format!("{}: {e}", database::config::url_variable(&name)))
-                    })?;
-                self.databases.insert(&name, spec);
-            }
-        }
-        for (name, plugin) in &config.plugins {
-            for database in &plugin.databases {
-                self.databases.grant(name, database);
-            }
-        }
-        self.databases.check_grants().map_err(|e| config.error(e))?;
         for (name, plugin) in &config.plugins {
             let settings = plugin_settings(name, plugin)
                 .map_err(|e| config.error(format!("[plugins.{name}] {e}")))?;
-            if name == "*" {
-                self.load.defaults = settings;
-            } else {
-                self.load.plugins.insert(name.clone(), settings);
-            }
+            self.settings(name).merge(&settings);
         }
+        let mut sections = Vec::new();
+        let mut plugin_keys = Vec::new();
+        for capability in &mut self.capabilities {
+            capability.configure(config)?;
+            sections.extend_from_slice(capability.config_sections());
+            plugin_keys.extend_from_slice(capability.plugin_keys());
+        }
+        config.check_keys(&sections, &plugin_keys)?;
         Ok(self)
     }
 
-    /// Builds the engine and the linker.
-    pub fn build(mut self) -> anyhow::Result<PluginManager> {
-        let granted = self.databases.check_grants().map_err(anyhow::Error::msg)?;
-        for plugin in granted {
-            let settings = self.settings_or_defaults(&plugin);
-            settings
-                .imports
-                .extend(database::INTERFACES.iter().map(|i| i.to_string()));
+    /// Builds the engine and the linker: checks every capability's configuration, then
+    /// links WASI, the capabilities and the embedder's interfaces.
+    pub fn build(self) -> anyhow::Result<PluginManager> {
+        for capability in &self.capabilities {
+            capability.check()?;
         }
-        let mut shared = Shared::default();
-        shared.insert(Arc::new(std::mem::take(&mut self.databases)));
-        let mut extensions: Vec<LinkerExtension> = vec![Arc::new(database::add_to_linker)];
-        extensions.extend(self.extensions);
-        let runtime = Runtime::new(self.runtime, &extensions, shared)?;
+        let runtime = Runtime::new(self.runtime, self.capabilities, &self.extensions)?;
+        let mut load = self.load;
         if let Some(dir) = &self.cache_dir {
             let cache = PrecompiledCache::open(dir, runtime.engine())?;
             let pruned = cache.prune(CACHE_ENTRIES_UNUSED_FOR);
             if pruned > 0 {
                 tracing::info!(pruned, dir = %dir.display(), "deleted precompiled entries unused for 30 days");
             }
-            self.load.cache = Some(cache);
+            load.cache = Some(cache);
         }
-        Ok(PluginManager::new(Arc::new(runtime), self.load))
+        Ok(PluginManager::new(Arc::new(runtime), load))
     }
 
+    /// The settings of `plugin`, or of every plugin for `*`.
     fn settings(&mut self, plugin: &str) -> &mut PluginSettings {
-        self.load.plugins.entry(plugin.to_string()).or_default()
-    }
-
-    /// The settings of `plugin`, or the defaults of every plugin for `*`.
-    fn settings_or_defaults(&mut self, plugin: &str) -> &mut PluginSettings {
-        if plugin == "*" {
-            &mut self.load.defaults
-        } else {
-            self.settings(plugin)
-        }
+        self.load.settings.entry(plugin)
     }
 }
 

@@ -77,10 +77,18 @@ impl PluginManager {
         }
     }
 
-    /// The databases plugins may be granted, with their pools: for the host's own queries on
-    /// the same pools.
-    pub fn databases(&self) -> Arc<crate::capabilities::database::Databases> {
-        self.runtime.shared().get().unwrap_or_default()
+    /// The capability of type `C`, when the manager has it (for the embedder's own use of
+    /// its state, e.g. the database pools).
+    pub fn capability<C: crate::capabilities::Capability>(&self) -> Option<Arc<C>> {
+        self.runtime.shared().get::<C>()
+    }
+
+    /// Ends what the capabilities hold across calls (database pools are closed). Calls in
+    /// flight should be finished first.
+    pub async fn shutdown(&self) {
+        for capability in self.runtime.shared().iter() {
+            capability.shutdown().await;
+        }
     }
 
     /// The runtime: engine, linker and options.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::PluginManager;
-use crate::loader::{self, Changes, LoadError, LoadReport, Rejection};
+use crate::loader::{self, Changes, LoadError, LoadReport, LoadWarning, Problem, Rejection};
 use crate::plugin::Plugin;
 use crate::registry::Registry;
 use crate::source::{PluginSource, Versions};
@@ -77,20 +77,18 @@ impl PluginManager {
         )
         .await;
         let mut rejected = loaded.rejected;
-        rejected.extend(fetched.unreadable.iter().map(|unreadable| Rejection {
-            file: unreadable.file.clone(),
-            plugin: None,
-            reason: unreadable.reason.clone(),
+        rejected.extend(fetched.unreadable.iter().map(|unreadable| {
+            let problem =
+                Problem::new(loader::RejectionCode::Unreadable, unreadable.reason.clone());
+            Rejection::new(unreadable.file.clone(), None, problem)
         }));
         let (registry, refused) = if keep_previous {
             build_keeping_previous(&previous, loaded.plugins, &rejected)
         } else {
             Registry::build(loaded.plugins)
         };
-        rejected.extend(refused.into_iter().map(|(plugin, reason)| Rejection {
-            file: plugin.file().to_string(),
-            plugin: Some(plugin.name().to_string()),
-            reason,
+        rejected.extend(refused.into_iter().map(|(plugin, problem)| {
+            Rejection::new(plugin.file(), Some(plugin.name().to_string()), problem)
         }));
         rejected.sort_by(|a, b| (&a.file, &a.reason).cmp(&(&b.file, &b.reason)));
         rejected.dedup();
@@ -106,11 +104,30 @@ impl PluginManager {
                 tracing::warn!(file = %kept.file, reason = %kept.reason, "new version rejected, the previous version keeps serving");
             }
         }
+        tracing::info!(
+            source = %source.describe(),
+            plugins = registry.plugins().len(),
+            rejected = rejected.len(),
+            "plugins loaded"
+        );
         let loaded_summaries = registry.plugins().iter().map(|p| p.summary()).collect();
+        let warnings = registry
+            .plugins()
+            .iter()
+            .flat_map(|plugin| {
+                plugin.warnings().iter().map(|message| LoadWarning {
+                    file: plugin.file().to_string(),
+                    plugin: plugin.name().to_string(),
+                    message: message.clone(),
+                })
+            })
+            .collect::<Vec<_>>();
+
         *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
         Ok(LoadReport {
             loaded: loaded_summaries,
             rejected,
+            warnings,
             skipped: fetched.skipped,
             unreadable: fetched.unreadable,
             changes,
@@ -126,7 +143,7 @@ fn build_keeping_previous(
     previous: &Registry,
     plugins: Vec<Arc<Plugin>>,
     rejected: &[Rejection],
-) -> (Registry, Vec<(Arc<Plugin>, String)>) {
+) -> (Registry, Vec<(Arc<Plugin>, Problem)>) {
     let (registry, refused) = Registry::build(plugins.clone());
     let failed_files: Vec<&str> = rejected
         .iter()

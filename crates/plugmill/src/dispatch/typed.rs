@@ -68,22 +68,22 @@ macro_rules! typed_hooks {
             $(
                 $(#[$fmeta])*
                 fn $method(&self, $($arg: $argty),*)
-                    -> impl ::std::future::Future<Output = $crate::HookResults<<($($ret,)?) as $crate::dispatch::typed::HookReturn>::Output>> + Send;
+                    -> impl ::std::future::Future<Output = $crate::HookResults<<($($ret,)?) as $crate::HookReturn>::Output>> + Send;
             )*
         }
 
         impl $name for $crate::PluginManager {
             $(
                 fn $method(&self, $($arg: $argty),*)
-                    -> impl ::std::future::Future<Output = $crate::HookResults<<($($ret,)?) as $crate::dispatch::typed::HookReturn>::Output>> + Send
+                    -> impl ::std::future::Future<Output = $crate::HookResults<<($($ret,)?) as $crate::HookReturn>::Output>> + Send
                 {
                     static HOOK: ::std::sync::LazyLock<String> =
-                        ::std::sync::LazyLock::new(|| $crate::dispatch::typed::hook_name(stringify!($method)));
+                        ::std::sync::LazyLock::new(|| $crate::__private::hook_name(stringify!($method)));
                     async move {
                         self.call_hook_typed::<($($argty,)*), ($($ret,)?)>(&HOOK, ($($arg,)*))
                             .await
                             .into_iter()
-                            .map(|outcome| outcome.map($crate::dispatch::typed::HookReturn::into_output))
+                            .map(|outcome| outcome.map($crate::HookReturn::into_output))
                             .collect()
                     }
                 }

@@ -9,30 +9,39 @@ use sha2::{Digest as _, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use super::{Problem, RejectionCode};
+
 const MAGIC: &[u8; 4] = b"\0asm";
 const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
 
 /// Why bytes are not a component, from their header alone.
-pub fn header_problem(bytes: &[u8]) -> Option<String> {
+pub(crate) fn header_problem(bytes: &[u8]) -> Option<Problem> {
     if bytes.len() < 8 || &bytes[..4] != MAGIC {
-        return Some(
-            "not a WebAssembly file: it does not start with the `\\0asm` magic number".into(),
-        );
+        return Some(Problem::new(
+            RejectionCode::NotWasm,
+            "not a WebAssembly file: it does not start with the `\\0asm` magic number",
+        ));
     }
     if bytes[4..8] == CORE_MODULE_VERSION {
-        return Some(
-            "a core WebAssembly module, not a component: build plugins for `wasm32-wasip2` (or wrap the module with `wasm-tools component new`)".into(),
-        );
+        return Some(Problem::new(
+            RejectionCode::NotAComponent,
+            "a core WebAssembly module, not a component: build plugins for `wasm32-wasip2` (or wrap the module with `wasm-tools component new`)",
+        ));
     }
     None
 }
 
 /// Compiles one file's bytes.
-pub fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, Problem> {
     if let Some(problem) = header_problem(bytes) {
         return Err(problem);
     }
-    Component::new(engine, bytes).map_err(|e| format!("does not compile as a component: {e:#}"))
+    Component::new(engine, bytes).map_err(|e| {
+        Problem::new(
+            RejectionCode::InvalidComponent,
+            format!("does not compile as a component: {e:#}"),
+        )
+    })
 }
 
 /// The sha256 of a file's bytes, its identity for the cache and for reloads.
@@ -41,16 +50,16 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// One input, compiled or loaded from the cache.
-pub struct Compiled {
+pub(crate) struct Compiled {
     /// The component, or why there is none.
-    pub component: Result<Component, String>,
+    pub component: Result<Component, Problem>,
     /// How the cache served it, when there is a cache and the bytes look like a component.
     pub cache: Option<Outcome>,
 }
 
 /// Compiles (or loads from `cache`) every input in parallel, keeping the input order.
 /// `parts` gives an input's bytes and their [`sha256`].
-pub fn compile_all<T: Sync>(
+pub(crate) fn compile_all<T: Sync>(
     engine: &Engine,
     cache: Option<&PrecompiledCache>,
     inputs: &[T],

@@ -14,7 +14,7 @@ use crate::runtime::Runtime;
 
 /// One export or import and its signature.
 #[derive(Clone, Debug, Serialize)]
-pub struct Item {
+pub struct InspectionItem {
     /// The export or import name.
     pub name: String,
     /// Its type as WIT-like text.
@@ -33,9 +33,9 @@ pub struct Inspection {
     /// Tasks from the manifest.
     pub tasks: Vec<String>,
     /// Every export of the component.
-    pub exports: Vec<Item>,
+    pub exports: Vec<InspectionItem>,
     /// Every import of the component.
-    pub imports: Vec<Item>,
+    pub imports: Vec<InspectionItem>,
     /// Every reason the loader would reject the plugin. Empty for a valid plugin.
     pub problems: Vec<String>,
 }
@@ -56,7 +56,7 @@ pub async fn inspect(runtime: &Arc<Runtime>, file: &str, bytes: Vec<u8>) -> Insp
     let component = match compiled {
         Ok(Ok(component)) => component,
         Ok(Err(problem)) => {
-            report.problems.push(problem);
+            report.problems.push(problem.message);
             return report;
         }
         Err(error) => {
@@ -70,14 +70,14 @@ pub async fn inspect(runtime: &Arc<Runtime>, file: &str, bytes: Vec<u8>) -> Insp
     let ty = component.component_type();
     report.exports = ty
         .exports(engine)
-        .map(|(name, item)| Item {
+        .map(|(name, item)| InspectionItem {
             name: name.into(),
             signature: signature::describe_item(engine, &item.ty),
         })
         .collect();
     report.imports = ty
         .imports(engine)
-        .map(|(name, item)| Item {
+        .map(|(name, item)| InspectionItem {
             name: name.into(),
             signature: signature::describe_item(engine, &item.ty),
         })
@@ -99,21 +99,24 @@ pub async fn inspect(runtime: &Arc<Runtime>, file: &str, bytes: Vec<u8>) -> Insp
     ) {
         Ok(linked) => linked,
         Err(problem) => {
-            report.problems.push(problem);
+            report.problems.push(problem.message);
             return report;
         }
     };
     let manifest = match read_manifest(runtime, &linked).await {
         Ok(manifest) => manifest,
         Err(problem) => {
-            report.problems.push(problem);
+            report.problems.push(problem.message);
             return report;
         }
     };
     report.problems.extend(check_manifest(&manifest));
-    report
-        .problems
-        .extend(check_exports(runtime, &component, &manifest).1);
+    report.problems.extend(
+        check_exports(runtime, &component, &manifest)
+            .1
+            .into_iter()
+            .map(|problem| problem.message),
+    );
     report.plugin_name = Some(manifest.plugin_name);
     report.hooks = manifest.hooks;
     report.routes = manifest.routes;

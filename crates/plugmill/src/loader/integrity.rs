@@ -12,7 +12,19 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
+use super::{Problem, RejectionCode};
 use crate::source::PluginArtifact;
+
+/// A key, signature or pin that cannot be used; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(String);
+
+impl From<String> for KeyError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
 
 /// What the host trusts.
 #[derive(Clone, Debug, Default)]
@@ -27,13 +39,13 @@ pub struct TrustPolicy {
 
 impl TrustPolicy {
     /// Adds a trusted public key given as base64.
-    pub fn trust_key(&mut self, public_key: &str) -> Result<(), String> {
+    pub fn trust_key(&mut self, public_key: &str) -> Result<(), KeyError> {
         self.keys.push(parse_public_key(public_key)?);
         Ok(())
     }
 
     /// Pins the file called `file_name` to a sha256 digest given as hex.
-    pub fn pin(&mut self, file_name: &str, sha256_hex: &str) -> Result<(), String> {
+    pub fn pin(&mut self, file_name: &str, sha256_hex: &str) -> Result<(), KeyError> {
         let digest = hex::decode(sha256_hex.trim())
             .ok()
             .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
@@ -49,26 +61,32 @@ impl TrustPolicy {
 
     /// Checks one artifact: its pin if it has one, its signature if signatures are required
     /// or it carries one. The error says which check failed.
-    pub fn verify(&self, artifact: &PluginArtifact) -> Result<(), String> {
+    pub(crate) fn verify(&self, artifact: &PluginArtifact) -> Result<(), Problem> {
         let name = file_name(&artifact.file);
         if let Some(pinned) = self.pins.get(name) {
             let actual: [u8; 32] = Sha256::digest(&artifact.bytes).into();
             if &actual != pinned {
-                return Err(format!(
-                    "sha256 mismatch: pinned {}, the file has {}",
-                    hex::encode(pinned),
-                    hex::encode(actual)
+                return Err(Problem::new(
+                    RejectionCode::PinMismatch,
+                    format!(
+                        "sha256 mismatch: pinned {}, the file has {}",
+                        hex::encode(pinned),
+                        hex::encode(actual)
+                    ),
                 ));
             }
         }
         match &artifact.signature {
-            None if self.require_signatures => Err(format!(
-                "unsigned: signatures are required and there is no `{name}.sig` beside it"
+            None if self.require_signatures => Err(Problem::new(
+                RejectionCode::Unsigned,
+                format!("unsigned: signatures are required and there is no `{name}.sig` beside it"),
             )),
             None => Ok(()),
             Some(_) if self.keys.is_empty() && !self.require_signatures => Ok(()),
             Some(text) => {
-                let signature = parse_signature(text).map_err(|e| format!("`{name}.sig`: {e}"))?;
+                let signature = parse_signature(text).map_err(|e| {
+                    Problem::new(RejectionCode::BadSignature, format!("`{name}.sig`: {e}"))
+                })?;
                 if self
                     .keys
                     .iter()
@@ -76,8 +94,9 @@ impl TrustPolicy {
                 {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "bad signature: `{name}.sig` does not verify against any trusted key (the file was changed after signing, or signed with an untrusted key)"
+                    Err(Problem::new(
+                        RejectionCode::BadSignature,
+                        format!("bad signature: `{name}.sig` does not verify against any trusted key (the file was changed after signing, or signed with an untrusted key)"),
                     ))
                 }
             }
@@ -91,7 +110,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A new key pair: (secret seed, public key), both base64.
-pub fn generate_key_pair() -> Result<(String, String), String> {
+pub fn generate_key_pair() -> Result<(String, String), KeyError> {
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| format!("no randomness available: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
@@ -102,13 +121,13 @@ pub fn generate_key_pair() -> Result<(String, String), String> {
 }
 
 /// Signs `bytes` with a secret seed given as base64; returns the signature as base64.
-pub fn sign(secret_key: &str, bytes: &[u8]) -> Result<String, String> {
+pub fn sign(secret_key: &str, bytes: &[u8]) -> Result<String, KeyError> {
     let seed: [u8; 32] = decode_exact(secret_key, "secret key")?;
     Ok(BASE64.encode(SigningKey::from_bytes(&seed).sign(bytes).to_bytes()))
 }
 
 /// The public key of a secret seed, both base64.
-pub fn public_key_of(secret_key: &str) -> Result<String, String> {
+pub fn public_key_of(secret_key: &str) -> Result<String, KeyError> {
     let seed: [u8; 32] = decode_exact(secret_key, "secret key")?;
     Ok(BASE64.encode(SigningKey::from_bytes(&seed).verifying_key().as_bytes()))
 }
@@ -166,20 +185,20 @@ mod tests {
         let tampered = policy
             .verify(&artifact(b"plugin!", Some(signature)))
             .unwrap_err();
-        assert!(tampered.starts_with("bad signature"), "{tampered}");
+        assert!(tampered.message.starts_with("bad signature"), "{tampered}");
         let foreign = policy
             .verify(&artifact(
                 b"plugin",
                 Some(sign(&other_secret, b"plugin").unwrap()),
             ))
             .unwrap_err();
-        assert!(foreign.starts_with("bad signature"), "{foreign}");
+        assert!(foreign.message.starts_with("bad signature"), "{foreign}");
         let unsigned = policy.verify(&artifact(b"plugin", None)).unwrap_err();
-        assert!(unsigned.contains("no `p.wasm.sig`"), "{unsigned}");
+        assert!(unsigned.message.contains("no `p.wasm.sig`"), "{unsigned}");
         let garbled = policy
             .verify(&artifact(b"plugin", Some("%%%".into())))
             .unwrap_err();
-        assert!(garbled.contains("not base64"), "{garbled}");
+        assert!(garbled.message.contains("not base64"), "{garbled}");
     }
 
     #[test]
@@ -188,10 +207,14 @@ mod tests {
         policy.pin("p.wasm", &sha256_hex(b"plugin")).unwrap();
         assert_eq!(policy.verify(&artifact(b"plugin", None)), Ok(()));
         let error = policy.verify(&artifact(b"changed", None)).unwrap_err();
-        assert!(error.starts_with("sha256 mismatch: pinned "), "{error}");
+        assert!(
+            error.message.starts_with("sha256 mismatch: pinned "),
+            "{error}"
+        );
         assert!(policy
             .pin("q.wasm", "abc")
             .unwrap_err()
+            .to_string()
             .contains("64 hex digits"));
     }
 
@@ -201,6 +224,7 @@ mod tests {
         assert!(policy
             .trust_key("AAAA")
             .unwrap_err()
+            .to_string()
             .contains("3 bytes, expected 32"));
         let (secret, public) = generate_key_pair().unwrap();
         assert_eq!(public_key_of(&secret).unwrap(), public);

@@ -15,10 +15,10 @@ pub mod imports;
 pub mod inspect;
 pub mod integrity;
 pub mod manifest;
+mod rejection;
 pub mod signature;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,11 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
 use plugmill_precompiled::{Outcome, PrecompiledCache};
 
+pub(crate) use rejection::Problem;
+pub use rejection::{LoadWarning, Rejection, RejectionCode};
+
+use crate::capabilities::{names_interface, Admission};
+use crate::grants::{Merge, PluginGrants};
 use crate::plugin::{ExportedFunc, Plugin, PluginSummary};
 use crate::registry::Registry;
 use crate::runtime::sandbox::WasiGrants;
@@ -69,12 +74,15 @@ pub struct PluginSettings {
     pub imports: Vec<String>,
 }
 
-/// Whether `grant` covers the import `import`.
-fn grants(grant: &str, import: &str) -> bool {
-    import == grant
-        || import
-            .strip_prefix(grant)
-            .is_some_and(|rest| rest.starts_with('@'))
+impl Merge for PluginSettings {
+    fn merge(&mut self, own: &Self) {
+        self.timeout.merge(&own.timeout);
+        self.function_timeouts.extend(own.function_timeouts.clone());
+        self.warm_instances.merge(&own.warm_instances);
+        self.fuel.merge(&own.fuel);
+        self.wasi.merge_grants(&own.wasi);
+        self.imports.merge(&own.imports);
+    }
 }
 
 /// How plugins are loaded.
@@ -84,61 +92,12 @@ pub struct LoadOptions {
     pub strict: bool,
     /// What to do with imports no host interface provides.
     pub unknown_imports: UnknownImports,
-    /// Settings for every plugin, overridden per plugin by `plugins`.
-    pub defaults: PluginSettings,
-    /// Settings by plugin name.
-    pub plugins: HashMap<String, PluginSettings>,
+    /// Settings and grants by plugin name (`*` for every plugin).
+    pub settings: PluginGrants<PluginSettings>,
     /// Pins and trusted signing keys.
     pub trust: integrity::TrustPolicy,
     /// Where compiled plugins are kept between starts, if anywhere.
     pub cache: Option<PrecompiledCache>,
-}
-
-impl LoadOptions {
-    /// The settings of `plugin`: its own, else the defaults; grants and function deadlines
-    /// of both add up.
-    fn settings(&self, plugin: &str) -> PluginSettings {
-        let defaults = &self.defaults;
-        let Some(own) = self.plugins.get(plugin) else {
-            return defaults.clone();
-        };
-        let mut function_timeouts = defaults.function_timeouts.clone();
-        function_timeouts.extend(own.function_timeouts.clone());
-        let mut wasi = defaults.wasi.clone();
-        wasi.dirs.extend(own.wasi.dirs.iter().cloned());
-        wasi.env.extend(own.wasi.env.iter().cloned());
-        wasi.network.extend(own.wasi.network.iter().copied());
-        let mut imports = defaults.imports.clone();
-        imports.extend(own.imports.iter().cloned());
-        PluginSettings {
-            timeout: own.timeout.or(defaults.timeout),
-            function_timeouts,
-            warm_instances: own.warm_instances.or(defaults.warm_instances),
-            fuel: own.fuel.or(defaults.fuel),
-            wasi,
-            imports,
-        }
-    }
-}
-
-/// A plugin file that was not loaded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Rejection {
-    /// The file (path or object key).
-    pub file: String,
-    /// The plugin's name, when its manifest could be read.
-    pub plugin: Option<String>,
-    /// Why it was rejected.
-    pub reason: String,
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.plugin {
-            Some(plugin) => write!(f, "{} (plugin `{plugin}`): {}", self.file, self.reason),
-            None => write!(f, "{}: {}", self.file, self.reason),
-        }
-    }
 }
 
 /// The outcome of a load or reload: what is registered now, what was rejected, what the
@@ -149,6 +108,9 @@ pub struct LoadReport {
     pub loaded: Vec<PluginSummary>,
     /// Plugin files that were not loaded, with the reason.
     pub rejected: Vec<Rejection>,
+    /// Registered plugins that loaded with a caveat (a capability imported but granted
+    /// nothing, say).
+    pub warnings: Vec<LoadWarning>,
     /// Source entries that are not plugin files.
     pub skipped: Vec<Skipped>,
     /// Plugin files that could not be read (a failed download, a permission error); each
@@ -265,11 +227,7 @@ pub(crate) async fn load(
     for artifact in artifacts {
         match options.trust.verify(&artifact) {
             Ok(()) => trusted.push(artifact),
-            Err(reason) => rejected.push(Rejection {
-                file: artifact.file,
-                plugin: None,
-                reason,
-            }),
+            Err(problem) => rejected.push(Rejection::new(artifact.file, None, problem)),
         }
     }
     let hashed = hash_in_background(trusted, &mut rejected).await;
@@ -312,22 +270,19 @@ pub(crate) async fn load(
             .and_then(|component| link(runtime, file.clone(), sha256, component, options));
         match outcome {
             Ok(l) => linked.push(l),
-            Err(reason) => rejected.push(Rejection {
-                file,
-                plugin: None,
-                reason,
-            }),
+            Err(problem) => rejected.push(Rejection::new(file, None, problem)),
         }
     }
 
     let manifests = futures::future::join_all(linked.into_iter().map(|l| {
         let runtime = runtime.clone();
+        let file = l.file.clone();
         async move {
             let handle = tokio::spawn(async move {
                 let manifest = read_manifest(&runtime, &l).await;
                 (l, manifest)
             });
-            handle.await
+            handle.await.map_err(|error| (file, error))
         }
     }))
     .await;
@@ -335,30 +290,28 @@ pub(crate) async fn load(
     for joined in manifests {
         let (l, manifest) = match joined {
             Ok(pair) => pair,
-            Err(error) => {
-                tracing::error!(%error, "a manifest reader task failed");
+            Err((file, error)) => {
+                tracing::error!(%file, %error, "a manifest reader task failed");
+                let problem = Problem::new(
+                    RejectionCode::LoadFailed,
+                    format!("reading the manifest failed in the host: {error}"),
+                );
+                rejected.push(Rejection::new(file, None, problem));
                 continue;
             }
         };
         let manifest = match manifest {
             Ok(m) => m,
-            Err(reason) => {
-                rejected.push(Rejection {
-                    file: l.file,
-                    plugin: None,
-                    reason,
-                });
+            Err(problem) => {
+                rejected.push(Rejection::new(l.file, None, problem));
                 continue;
             }
         };
         let name = manifest.plugin_name.clone();
+        let file = l.file.clone();
         match validate(runtime, l, manifest, options) {
             Ok(plugin) => plugins.push(Arc::new(plugin)),
-            Err((file, reason)) => rejected.push(Rejection {
-                file,
-                plugin: Some(name),
-                reason,
-            }),
+            Err(problem) => rejected.push(Rejection::new(file, Some(name), problem)),
         }
     }
     plugins.sort_by(|a, b| a.file.cmp(&b.file));
@@ -387,10 +340,12 @@ async fn hash_in_background(
     })
     .await;
     hashed.unwrap_or_else(|error| {
-        rejected.extend(files.into_iter().map(|file| Rejection {
-            file,
-            plugin: None,
-            reason: format!("hashing did not finish: {error}"),
+        rejected.extend(files.into_iter().map(|file| {
+            let problem = Problem::new(
+                RejectionCode::LoadFailed,
+                format!("hashing did not finish: {error}"),
+            );
+            Rejection::new(file, None, problem)
         }));
         Vec::new()
     })
@@ -420,12 +375,15 @@ async fn compile_in_background(
             .map(|((file, sha256), compiled)| (file, sha256, compiled))
             .collect(),
         Err(error) => {
-            let reason = format!("compilation did not finish: {error}");
+            let problem = Problem::new(
+                RejectionCode::LoadFailed,
+                format!("compilation did not finish: {error}"),
+            );
             names
                 .into_iter()
                 .map(|(file, sha256)| {
                     let failed = compile::Compiled {
-                        component: Err(reason.clone()),
+                        component: Err(problem.clone()),
                         cache: None,
                     };
                     (file, sha256, failed)
@@ -441,22 +399,34 @@ fn link(
     sha256: [u8; 32],
     component: Component,
     options: &LoadOptions,
-) -> Result<Linked, String> {
+) -> Result<Linked, Problem> {
     let get_manifest = component
         .get_export_index(None, PLUGIN_COMMON)
         .and_then(|common| component.get_export_index(Some(&common), "get-manifest"))
         .ok_or_else(|| {
-            format!("not a plugin: the component does not export `{PLUGIN_COMMON}` with `get-manifest` (see wit/common/plugin.wit)")
+            Problem::new(
+                RejectionCode::NotAPlugin,
+                format!("not a plugin: the component does not export `{PLUGIN_COMMON}` with `get-manifest` (see wit/common/plugin.wit)"),
+            )
         })?;
     let (missing, with_traps) =
         imports::missing_imports(runtime.engine(), runtime.linker(), &component);
     if !missing.is_empty() && options.unknown_imports == UnknownImports::Reject {
-        return Err(imports::describe_missing(&missing));
+        return Err(Problem::new(
+            RejectionCode::MissingImport,
+            imports::describe_missing(&missing),
+        ));
     }
-    let pre = with_traps.map_err(|e| format!("cannot be linked: {e:#}"))?;
+    let link_failed = |e: wasmtime::Error| {
+        Problem::new(
+            RejectionCode::LinkFailed,
+            format!("cannot be linked: {e:#}"),
+        )
+    };
+    let pre = with_traps.map_err(link_failed)?;
     let (beyond_wasi, wasi_only) =
         imports::missing_imports(runtime.engine(), runtime.wasi_linker(), &component);
-    let manifest_pre = wasi_only.map_err(|e| format!("cannot be linked: {e:#}"))?;
+    let manifest_pre = wasi_only.map_err(link_failed)?;
     let capabilities = beyond_wasi
         .into_iter()
         .map(|import| import.name)
@@ -473,15 +443,21 @@ fn link(
     })
 }
 
-async fn read_manifest(runtime: &Runtime, linked: &Linked) -> Result<Manifest, String> {
+async fn read_manifest(runtime: &Runtime, linked: &Linked) -> Result<Manifest, Problem> {
     let timeout = runtime.options().manifest_timeout;
     let label: Arc<str> = Arc::from(format!("(loading {})", linked.file));
     let mut store = runtime.new_store(&label, timeout);
     let explain = |stage: &str, error: wasmtime::Error| {
         if error.downcast_ref::<DeadlineExceeded>().is_some() {
-            format!("{stage} did not finish within {timeout:?} (deadline exceeded)")
+            Problem::new(
+                RejectionCode::ManifestTimeout,
+                format!("{stage} did not finish within {timeout:?} (deadline exceeded)"),
+            )
         } else {
-            format!("{stage} failed: {error:#}")
+            Problem::new(
+                RejectionCode::ManifestFailed,
+                format!("{stage} failed: {error:#}"),
+            )
         }
     };
     let outcome = async {
@@ -492,12 +468,12 @@ async fn read_manifest(runtime: &Runtime, linked: &Linked) -> Result<Manifest, S
             .map_err(|e| explain("instantiation", e))?;
         let func = instance
             .get_func(&mut store, linked.get_manifest)
-            .ok_or("`get-manifest` is not a function")?;
+            .ok_or_else(|| Problem::new(RejectionCode::NotAPlugin, "`get-manifest` is not a function"))?;
         let typed = func.typed::<(), (Manifest,)>(&store).map_err(|e| {
-            format!(
+            Problem::new(RejectionCode::NotAPlugin, format!(
                 "`get-manifest` has signature `{}`, not `func() -> manifest` of wit/common/plugin.wit: {e:#}",
                 signature::describe_func(&func.ty(&store))
-            )
+            ))
         })?;
         let (manifest,) = typed
             .call_async(&mut store, ())
@@ -510,32 +486,71 @@ async fn read_manifest(runtime: &Runtime, linked: &Linked) -> Result<Manifest, S
     outcome
 }
 
+/// How the host answers each capability import of `plugin`: the problems that refuse it and
+/// the warnings it loads with. An import is admitted when the plugin's `imports` grant
+/// covers it, else by the capability providing it; an embedder's interface needs a grant.
+fn admit_imports(
+    runtime: &Runtime,
+    plugin: &str,
+    imports: &[String],
+    granted: &[String],
+) -> (Vec<Problem>, Vec<String>) {
+    let mut ungranted = Vec::new();
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    for import in imports {
+        if granted.iter().any(|grant| names_interface(grant, import)) {
+            continue;
+        }
+        match runtime.shared().provider_of(import) {
+            Some(capability) => match capability.admit(plugin, import) {
+                Admission::Admitted => {}
+                Admission::Warn(warning) => warnings.push(warning),
+                Admission::Refused(reason) => {
+                    problems.push(Problem::new(RejectionCode::NotGranted, reason))
+                }
+            },
+            None => ungranted.push(format!("`{import}`")),
+        }
+    }
+    if !ungranted.is_empty() {
+        problems.push(Problem::new(
+            RejectionCode::NotGranted,
+            format!(
+                "imports {} without a grant: host configuration must grant it (`imports` under [plugins.{plugin}])",
+                ungranted.join(", "),
+            ),
+        ));
+    }
+    warnings.dedup();
+    (problems, warnings)
+}
+
 fn validate(
     runtime: &Runtime,
     linked: Linked,
     manifest: Manifest,
     options: &LoadOptions,
-) -> Result<Plugin, (String, String)> {
-    let mut problems = manifest::check_manifest(&manifest);
+) -> Result<Plugin, Problem> {
+    let mut problems: Vec<Problem> = manifest::check_manifest(&manifest)
+        .into_iter()
+        .map(|message| Problem::new(RejectionCode::InvalidManifest, message))
+        .collect();
     let (functions, export_problems) = check_exports(runtime, &linked.component, &manifest);
     problems.extend(export_problems);
-    let settings = options.settings(&manifest.plugin_name);
-    let ungranted: Vec<String> = linked
-        .capabilities
-        .iter()
-        .filter(|import| !settings.imports.iter().any(|grant| grants(grant, import)))
-        .map(|import| format!("`{import}`"))
-        .collect();
-    if !ungranted.is_empty() {
-        problems.push(format!(
-            "imports {} without a grant: host configuration must grant it (`imports` under [plugins.{}])",
-            ungranted.join(", "),
-            manifest.plugin_name
-        ));
+    let settings = options.settings.resolve(&manifest.plugin_name);
+    let (refused, warnings) = admit_imports(
+        runtime,
+        &manifest.plugin_name,
+        &linked.capabilities,
+        &settings.imports,
+    );
+    problems.extend(refused);
+    if let Some(problem) = Problem::joined(problems) {
+        return Err(problem);
     }
-    if !problems.is_empty() {
-        problems.dedup();
-        return Err((linked.file, problems.join("; ")));
+    for warning in &warnings {
+        tracing::warn!(file = %linked.file, plugin = %manifest.plugin_name, "{warning}");
     }
     Ok(Plugin {
         name: Arc::from(manifest.plugin_name.as_str()),
@@ -549,6 +564,7 @@ fn validate(
         fuel: settings.fuel,
         grants: Arc::new(settings.wasi),
         stats: Default::default(),
+        warnings,
         warm: settings
             .warm_instances
             .filter(|n| *n > 0)
@@ -562,7 +578,8 @@ fn check_exports(
     runtime: &Runtime,
     component: &Component,
     manifest: &Manifest,
-) -> (HashMap<String, ExportedFunc>, Vec<String>) {
+) -> (HashMap<String, ExportedFunc>, Vec<Problem>) {
+    let missing = |message: String| Problem::new(RejectionCode::MissingExport, message);
     let mut problems = Vec::new();
     let ty = component.component_type();
     let mut functions = HashMap::new();
@@ -581,15 +598,15 @@ fn check_exports(
         let func = match ty.get_export(runtime.engine(), name).map(|e| e.ty) {
             Some(ComponentItem::ComponentFunc(func)) => func,
             Some(_) => {
-                problems.push(format!(
+                problems.push(missing(format!(
                     "{kind} `{name}` is exported, but not as a function"
-                ));
+                )));
                 continue;
             }
             None => {
-                problems.push(format!(
+                problems.push(missing(format!(
                     "{kind} `{name}` is named in the manifest but not exported by the component"
-                ));
+                )));
                 continue;
             }
         };
@@ -599,29 +616,18 @@ fn check_exports(
             signature::handler_problem(&func)
         };
         if let Some(problem) = problem {
-            problems.push(format!("{kind} `{name}` cannot be called: {problem}"));
+            problems.push(Problem::new(
+                RejectionCode::UnsupportedSignature,
+                format!("{kind} `{name}` cannot be called: {problem}"),
+            ));
             continue;
         }
         match component.get_export_index(None, name) {
             Some(index) => {
                 functions.insert(name.to_string(), ExportedFunc { index, ty: func });
             }
-            None => problems.push(format!("{kind} `{name}` has no export index")),
+            None => problems.push(missing(format!("{kind} `{name}` has no export index"))),
         }
     }
     (functions, problems)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::grants;
-
-    #[test]
-    fn a_grant_without_version_covers_every_version() {
-        assert!(grants("my:app/docs", "my:app/docs"));
-        assert!(grants("my:app/docs", "my:app/docs@1.2.0"));
-        assert!(grants("my:app/docs@1.2.0", "my:app/docs@1.2.0"));
-        assert!(!grants("my:app/docs@1.2.0", "my:app/docs@2.0.0"));
-        assert!(!grants("my:app/doc", "my:app/docs"));
-    }
 }

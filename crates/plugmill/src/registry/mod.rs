@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::loader::{Problem, RejectionCode};
 use crate::plugin::Plugin;
 
 /// The plugin and handler serving one route.
@@ -105,7 +106,7 @@ impl Registry {
 
     /// Builds a registry from plugins in load order: the first plugin with a name, and the
     /// first to claim a route, wins; later ones are returned with the reason.
-    pub fn build(plugins: Vec<Arc<Plugin>>) -> (Registry, Vec<(Arc<Plugin>, String)>) {
+    pub(crate) fn build(plugins: Vec<Arc<Plugin>>) -> (Registry, Vec<(Arc<Plugin>, Problem)>) {
         let mut registry = Registry::default();
         let mut refused = Vec::new();
         for plugin in plugins {
@@ -117,12 +118,15 @@ impl Registry {
         (registry, refused)
     }
 
-    fn conflict(&self, plugin: &Plugin) -> Option<String> {
+    fn conflict(&self, plugin: &Plugin) -> Option<Problem> {
         if let Some(owner) = self.by_name.get(plugin.name()) {
-            return Some(format!(
-                "the plugin name `{}` is already taken by {}",
-                plugin.name(),
-                owner.file()
+            return Some(Problem::new(
+                RejectionCode::DuplicateName,
+                format!(
+                    "the plugin name `{}` is already taken by {}",
+                    plugin.name(),
+                    owner.file()
+                ),
             ));
         }
         let claimed: Vec<String> = plugin
@@ -139,7 +143,8 @@ impl Registry {
                 })
             })
             .collect();
-        (!claimed.is_empty()).then(|| claimed.join("; "))
+        (!claimed.is_empty())
+            .then(|| Problem::new(RejectionCode::RouteConflict, claimed.join("; ")))
     }
 
     fn insert(&mut self, plugin: Arc<Plugin>) {

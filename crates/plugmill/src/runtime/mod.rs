@@ -24,7 +24,7 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store};
 
-use crate::capabilities::Shared;
+use crate::capabilities::{Capability, Shared};
 
 pub use engine::{Allocation, AllocationKind};
 pub use state::{DeadlineExceeded, HostState, MemoryLimitExceeded};
@@ -92,16 +92,22 @@ pub struct Runtime {
 
 impl Runtime {
     /// Builds the engine (pooling allocator where possible), starts the epoch ticker and links
-    /// WASI plus every extension.
-    pub fn new(
+    /// WASI, every capability and every extension.
+    pub(crate) fn new(
         options: RuntimeOptions,
+        capabilities: Vec<Box<dyn Capability>>,
         extensions: &[LinkerExtension],
-        shared: Shared,
     ) -> anyhow::Result<Self> {
         let (engine, allocation) = engine::build(&options)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         let wasi_linker = linker.clone();
+        let shared = Shared::new(capabilities);
+        for capability in shared.iter() {
+            capability
+                .add_to_linker(&mut linker)
+                .with_context(|| format!("linking the {} capability", capability.name()))?;
+        }
         for extension in extensions {
             extension(&mut linker)?;
         }

@@ -36,6 +36,13 @@ pub struct WasiGrants {
 }
 
 impl WasiGrants {
+    /// Adds `more` to these grants.
+    pub fn merge_grants(&mut self, more: &WasiGrants) {
+        self.dirs.extend(more.dirs.iter().cloned());
+        self.env.extend(more.env.iter().cloned());
+        self.network.extend(more.network.iter().copied());
+    }
+
     /// Whether nothing is granted.
     pub fn is_empty(&self) -> bool {
         self.dirs.is_empty() && self.env.is_empty() && self.network.is_empty()

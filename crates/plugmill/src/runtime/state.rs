@@ -13,7 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::output::{log_captured, CapturedOutput};
 use super::sandbox::WasiGrants;
 use super::RuntimeOptions;
-use crate::capabilities::{CallScope, CallScopes, ScopeContext, Shared};
+use crate::capabilities::{CallScope, CallScopes, Capability, ScopeContext, Shared};
 
 /// The error a call fails with when it runs past its deadline.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,11 @@ impl HostState {
     /// network) bound their waits by it, since the deadline cannot interrupt the host.
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// The capability of type `C`, when the runtime has it: for its host functions.
+    pub fn capability<C: Capability>(&self) -> Option<Arc<C>> {
+        self.shared.get::<C>()
     }
 
     /// The call scope of type `S` (see [`CallScope`]), created on first use in this call.

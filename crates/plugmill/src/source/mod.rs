@@ -5,9 +5,11 @@
 //! prefix of any S3-compatible store.
 
 mod local;
+#[cfg(feature = "s3")]
 mod s3;
 
 pub use local::{signature_path, LocalDirectory};
+#[cfg(feature = "s3")]
 pub use s3::{S3Settings, S3Source, Uploaded};
 
 use std::collections::BTreeMap;

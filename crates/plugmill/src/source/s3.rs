@@ -39,7 +39,9 @@ pub struct S3Settings {
 
 impl S3Settings {
     /// From `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL` or `AWS_S3_ENDPOINT`, `AWS_REGION` or
-    /// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    /// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`. The seed
+    /// system's names are understood too, after these: `AWS_S3_PRIVATE_URI` (the endpoint),
+    /// `AWS_S3_ACCESS_KEY` and `AWS_S3_ACCESS_SECRET`.
     pub fn from_env() -> Self {
         let first = |names: &[&str]| {
             names
@@ -47,10 +49,15 @@ impl S3Settings {
                 .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
         };
         Self {
-            endpoint: first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_ENDPOINT"]),
+            endpoint: first(&[
+                "AWS_ENDPOINT_URL_S3",
+                "AWS_ENDPOINT_URL",
+                "AWS_S3_ENDPOINT",
+                "AWS_S3_PRIVATE_URI",
+            ]),
             region: first(&["AWS_REGION", "AWS_DEFAULT_REGION"]),
-            access_key_id: first(&["AWS_ACCESS_KEY_ID"]),
-            secret_access_key: first(&["AWS_SECRET_ACCESS_KEY"]),
+            access_key_id: first(&["AWS_ACCESS_KEY_ID", "AWS_S3_ACCESS_KEY"]),
+            secret_access_key: first(&["AWS_SECRET_ACCESS_KEY", "AWS_S3_ACCESS_SECRET"]),
         }
     }
 }

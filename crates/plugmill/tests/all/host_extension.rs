@@ -1,7 +1,7 @@
 //! An embedding application adds its own host interface; plugins import it.
 
-use plugmill::runtime::HostState;
 use plugmill::wasmtime::StoreContextMut;
+use plugmill::HostState;
 use serde_json::json;
 
 use super::{builder, load_with, plugin_dir};

@@ -1,6 +1,6 @@
 //! Integrity: sha256 pins and ed25519 signatures, checked before anything is compiled.
 
-use plugmill::loader::integrity::{generate_key_pair, sha256_hex, sign};
+use plugmill::signing::{generate_key_pair, sha256_hex, sign};
 use plugmill::source::{signature_path, LocalDirectory};
 
 use super::{builder, plugin_dir, rejection};

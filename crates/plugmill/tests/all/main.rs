@@ -1,6 +1,7 @@
 //! plugmill's integration tests: one binary, shared helpers, test plugins built from source
 //! by the `test-plugins` crate.
 
+mod authorization;
 mod cache;
 mod database;
 mod dispatch;
@@ -9,10 +10,12 @@ mod instances;
 mod integrity;
 mod json_bridge;
 mod loading;
+mod logs;
 mod reload;
 mod s3;
 mod sandbox;
 mod typed;
+mod variables;
 
 use std::path::Path;
 use std::time::Duration;

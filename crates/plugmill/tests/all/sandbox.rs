@@ -238,8 +238,8 @@ mod grants {
     use std::time::Duration;
 
     use plugmill::config::HostConfig;
-    use plugmill::runtime::sandbox::{DirGrant, WasiGrants};
     use plugmill::CallError;
+    use plugmill::{DirGrant, WasiGrants};
     use serde_json::json;
 
     use super::super::{builder, load_with};

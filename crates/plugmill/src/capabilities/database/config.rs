@@ -21,13 +21,25 @@
 //!
 //! `PLUGMILL_DATABASE_HASURA=postgres://...` sets (or overrides) the URL of database `hasura`,
 //! so credentials need not be written in the file.
+//!
+//! A deployment of the seed system configures its two databases with
+//! `HASURA_DB__HOST`, `__PORT`, `__USER`, `__PASSWORD` and `__DBNAME` (and the same with
+//! `KEYCLOAK_DB__`): those set `hasura` and `keycloak` when neither `[databases.NAME]` nor
+//! `PLUGMILL_DATABASE_NAME` does.
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use serde::Deserialize;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+
+use super::Databases;
+use crate::capabilities::Capability as _;
+use crate::config::{ConfigError, HostConfig};
 
 /// `[databases.NAME]`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -85,8 +97,8 @@ impl DatabaseSpec {
     /// assert!(DatabaseSpec::from_url("postgres://app@127.0.0.1/app").is_ok());
     /// assert!(DatabaseSpec::from_url("mysql://x").is_err());
     /// ```
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        Self::from_config(url, &DatabaseConfig::default())
+    pub fn from_url(url: &str) -> Result<Self, InvalidDatabase> {
+        Self::from_config(url, &DatabaseConfig::default()).map_err(InvalidDatabase)
     }
 
     fn from_config(url: &str, config: &DatabaseConfig) -> Result<Self, String> {
@@ -110,6 +122,14 @@ impl DatabaseSpec {
                 redact(url)
             ));
             };
+        Self::with_limits(backend, default_connections, config)
+    }
+
+    fn with_limits(
+        backend: Backend,
+        default_connections: u32,
+        config: &DatabaseConfig,
+    ) -> Result<Self, String> {
         let max_connections = config.max_connections.unwrap_or(default_connections);
         if max_connections == 0 {
             return Err("max_connections must be at least 1".into());
@@ -122,6 +142,87 @@ impl DatabaseSpec {
             max_rows: config.max_rows.unwrap_or(100_000),
         })
     }
+}
+
+/// A database URL or setting that cannot be used; the message says why, without passwords.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidDatabase(String);
+
+/// Reads the capability's configuration into `databases`: `[databases.NAME]` sections,
+/// databases named only in the environment, the seed's variables, and every plugin's
+/// `databases` grant.
+pub(super) fn configure(databases: &mut Databases, config: &HostConfig) -> Result<(), ConfigError> {
+    let sections: BTreeMap<String, DatabaseConfig> =
+        config.section(&["databases"])?.unwrap_or_default();
+    for (name, section) in &sections {
+        let mut section = section.clone();
+        if let (Some(url), Some(base)) = (&section.url, config.base_dir()) {
+            section.url = Some(relative_to(url, base));
+        }
+        let spec =
+            resolve(name, &section).map_err(|e| config.error(format!("[databases.{name}] {e}")))?;
+        databases.insert(name, spec);
+    }
+    for name in names_from_environment() {
+        if !sections.contains_key(&name) {
+            let spec = resolve(&name, &DatabaseConfig::default())
+                .map_err(|e| config.error(format!("{}: {e}", url_variable(&name))))?;
+            databases.insert(&name, spec);
+        }
+    }
+    for name in SEED_DATABASES {
+        if !databases.contains(name) {
+            if let Some(spec) = seed_database(name).map_err(|e| config.error(e))? {
+                databases.insert(name, spec);
+            }
+        }
+    }
+    let grants: BTreeMap<String, Vec<String>> = config.plugin_entries("databases")?;
+    for (plugin, names) in grants {
+        for name in names {
+            databases.grant(&plugin, &name);
+        }
+    }
+    databases.check().map_err(|e| config.error(e.message))
+}
+
+/// The databases the seed system configured from its environment.
+const SEED_DATABASES: [&str; 2] = ["hasura", "keycloak"];
+
+/// Database `name` from the seed's `<NAME>_DB__HOST`, `__PORT`, `__USER`, `__PASSWORD` and
+/// `__DBNAME`, when `__HOST` is set.
+fn seed_database(name: &str) -> Result<Option<DatabaseSpec>, String> {
+    let prefix = format!("{}_DB__", name.to_ascii_uppercase());
+    let var = |key: &str| {
+        std::env::var(format!("{prefix}{key}"))
+            .ok()
+            .filter(|v| !v.is_empty())
+    };
+    let Some(host) = var("HOST") else {
+        return Ok(None);
+    };
+    let mut options = PgConnectOptions::new()
+        .host(&host)
+        .application_name("plugmill");
+    if let Some(port) = var("PORT") {
+        let port = port
+            .parse()
+            .map_err(|_| format!("{prefix}PORT: `{port}` is not a port number"))?;
+        options = options.port(port);
+    }
+    if let Some(user) = var("USER") {
+        options = options.username(&user);
+    }
+    if let Some(password) = var("PASSWORD") {
+        options = options.password(&password);
+    }
+    if let Some(database) = var("DBNAME") {
+        options = options.database(&database);
+    }
+    DatabaseSpec::with_limits(Backend::Postgres(options), 10, &DatabaseConfig::default())
+        .map(Some)
+        .map_err(|e| format!("{prefix}*: {e}"))
 }
 
 /// The environment variable that sets the URL of database `name`.
@@ -139,7 +240,7 @@ pub fn url_variable(name: &str) -> String {
 
 /// Resolves `[databases.NAME]` against the environment: `PLUGMILL_DATABASE_<NAME>` first,
 /// then `url_env`, then `url`.
-pub fn resolve(name: &str, config: &DatabaseConfig) -> Result<DatabaseSpec, String> {
+pub(crate) fn resolve(name: &str, config: &DatabaseConfig) -> Result<DatabaseSpec, String> {
     let url = match std::env::var(url_variable(name)) {
         Ok(url) => url,
         Err(_) => match (&config.url_env, &config.url) {
@@ -160,7 +261,7 @@ pub fn resolve(name: &str, config: &DatabaseConfig) -> Result<DatabaseSpec, Stri
 
 /// Databases named only in the environment (`PLUGMILL_DATABASE_<NAME>` with no
 /// `[databases.name]`): their lower-case names.
-pub fn names_from_environment() -> Vec<String> {
+pub(crate) fn names_from_environment() -> Vec<String> {
     std::env::vars()
         .filter_map(|(key, _)| {
             let name = key.strip_prefix("PLUGMILL_DATABASE_")?;
@@ -171,7 +272,7 @@ pub fn names_from_environment() -> Vec<String> {
 
 /// A SQLite URL with a relative path made relative to `base` (the configuration file's
 /// directory); any other URL unchanged.
-pub fn relative_to(url: &str, base: &std::path::Path) -> String {
+pub(crate) fn relative_to(url: &str, base: &Path) -> String {
     let Some(rest) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -181,7 +282,7 @@ pub fn relative_to(url: &str, base: &std::path::Path) -> String {
     let (path, query) = rest
         .split_once('?')
         .map_or((rest, None), |(p, q)| (p, Some(q)));
-    if path.is_empty() || path.starts_with(':') || std::path::Path::new(path).is_absolute() {
+    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
         return url.to_string();
     }
     let joined = base.join(path);
@@ -221,7 +322,7 @@ mod tests {
             "postgres://app:***@db:5432/x"
         );
         let error = DatabaseSpec::from_url("mysql://app:s3cret@db/x").unwrap_err();
-        assert!(!error.contains("s3cret"), "{error}");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 
     #[test]

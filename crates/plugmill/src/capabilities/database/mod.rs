@@ -4,20 +4,23 @@
 //! Two interfaces serve it, side by side:
 //! - [`seed`]: `plugins-manager:transactions-manager/transaction`, exactly as plugins of the
 //!   seed system import it (databases `hasura` and `keycloak`, text parameters, rows as JSON);
-//! - [`typed`]: `plugmill:database/transactions@0.1.0` (WIT in `wit/database.wit` beside this
-//!   file): `begin(database)` returns a transaction resource; typed parameters and rows.
+//! - [`typed`]: `plugmill:database/transactions@0.1.0` (WIT in `wit/database/database.wit`):
+//!   `begin(database)` returns a transaction resource; typed parameters and rows.
 //!
 //! Both run on one [`Session`](session::Session) per call. What it guarantees:
 //! - a plugin opens only the databases its grant names (`[plugins.NAME] databases = [...]`);
+//!   a plugin importing the interfaces without a grant loads, with a warning in the load
+//!   report, and each `begin` it makes fails as `not permitted` (seed plugins import the
+//!   transaction interface whether or not they use it);
 //! - a transaction the call did not commit is rolled back when the call ends, traps or runs
 //!   out of time, and its connection goes back to the pool;
 //! - every wait (a free connection, a statement) ends by the call's deadline, and each
 //!   statement by the database's `statement_timeout`;
 //! - failures come back to the plugin as `Err` values naming what went wrong and where.
 //!
-//! Modules: [`config`] (configuration), [`session`] (per-call transactions), [`postgres`] and
-//! [`sqlite`] (binding parameters, converting rows), [`value`] (values as JSON), `errors`
-//! (failures as messages).
+//! Modules: [`config`] (configuration: `[databases.NAME]`, the environment, grants),
+//! [`session`] (per-call transactions), [`postgres`] and [`sqlite`] (binding parameters,
+//! converting rows), [`value`] (values as JSON), `errors` (failures as messages).
 
 pub mod config;
 mod errors;
@@ -28,7 +31,7 @@ pub mod sqlite;
 pub mod typed;
 pub mod value;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -38,21 +41,26 @@ use wasmtime::component::{HasSelf, Linker};
 pub use config::{Backend, DatabaseConfig, DatabaseSpec};
 pub use typed::types::{Column, DatabaseError, ErrorKind, Rows, Value};
 
+use crate::capabilities::{Admission, Capability};
+use crate::config::{ConfigError, HostConfig};
+use crate::grants::PluginGrants;
 use crate::runtime::HostState;
+use crate::{ManagerBuilder, PluginManager};
 use session::Session;
 
-/// The interfaces a database grant lets a plugin import.
-pub const INTERFACES: [&str; 3] = [
+/// The interfaces of the capability.
+pub const INTERFACES: &[&str] = &[
     "plugins-manager:transactions-manager/transaction",
     "plugmill:database/transactions",
     "plugmill:database/types",
 ];
 
-/// The named databases of a host and which plugin may open which. Pools connect on first use.
+/// The database capability: the named databases of a host and which plugin may open which.
+/// Pools connect on first use.
 #[derive(Debug, Default)]
 pub struct Databases {
     databases: BTreeMap<String, Arc<Database>>,
-    grants: HashMap<String, BTreeSet<String>>,
+    grants: PluginGrants<BTreeSet<String>>,
 }
 
 /// One named database and its pool.
@@ -72,6 +80,74 @@ pub enum Pool {
     Sqlite(SqlitePool),
 }
 
+impl Capability for Databases {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    fn interfaces(&self) -> &'static [&'static str] {
+        INTERFACES
+    }
+
+    fn config_sections(&self) -> &'static [&'static str] {
+        &["databases"]
+    }
+
+    fn plugin_keys(&self) -> &'static [&'static str] {
+        &["databases"]
+    }
+
+    fn configure(&mut self, config: &HostConfig) -> Result<(), ConfigError> {
+        config::configure(self, config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        for (plugin, databases) in self.grants.iter() {
+            if let Some(unknown) = databases.iter().find(|d| !self.databases.contains_key(*d)) {
+                return Err(ConfigError::new(
+                    "<configuration>",
+                    format!(
+                        "[plugins.{plugin}] databases: `{unknown}` is not a configured database ({})",
+                        self.describe_names()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_to_linker(&self, linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+        fn session(state: &mut HostState) -> &mut Session {
+            state.call_scope(Session::new)
+        }
+        seed::transaction::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
+        typed::types::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
+        typed::transactions::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
+        Ok(())
+    }
+
+    fn admit(&self, plugin: &str, interface: &str) -> Admission {
+        if self.grants.entries_for(plugin).any(|set| !set.is_empty()) {
+            return Admission::Admitted;
+        }
+        Admission::Warn(format!(
+            "imports `{interface}` but is granted no database: its transactions fail as `not permitted` until host configuration grants one (`databases = [...]` under [plugins.{plugin}])"
+        ))
+    }
+
+    fn shutdown(&self) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for database in self.databases.values() {
+                match database.pool.get() {
+                    Some(Pool::Postgres(pool)) => pool.close().await,
+                    Some(Pool::Sqlite(pool)) => pool.close().await,
+                    None => {}
+                }
+            }
+        })
+    }
+}
+
 impl Databases {
     /// Adds (or replaces) the database `name`.
     pub fn insert(&mut self, name: &str, spec: DatabaseSpec) {
@@ -85,23 +161,12 @@ impl Databases {
 
     /// Lets `plugin` (every plugin, with `*`) open `database`.
     pub fn grant(&mut self, plugin: &str, database: &str) {
-        self.grants
-            .entry(plugin.to_string())
-            .or_default()
-            .insert(database.to_string());
+        self.grants.entry(plugin).insert(database.to_string());
     }
 
-    /// Plugins (or `*`) with a grant, and the first granted database that is not configured.
-    pub(crate) fn check_grants(&self) -> Result<Vec<String>, String> {
-        for (plugin, databases) in &self.grants {
-            if let Some(unknown) = databases.iter().find(|d| !self.databases.contains_key(*d)) {
-                return Err(format!(
-                    "[plugins.{plugin}] databases: `{unknown}` is not a configured database ({})",
-                    self.describe_names()
-                ));
-            }
-        }
-        Ok(self.grants.keys().cloned().collect())
+    /// Whether a database called `name` is configured.
+    pub fn contains(&self, name: &str) -> bool {
+        self.databases.contains_key(name)
     }
 
     fn describe_names(&self) -> String {
@@ -115,10 +180,12 @@ impl Databases {
 
     /// The database `name`, if `plugin` may open it.
     pub(crate) fn open(&self, plugin: &str, name: &str) -> Result<Arc<Database>, DatabaseError> {
-        let granted = |key: &str| self.grants.get(key).is_some_and(|set| set.contains(name));
-        let database = self.databases.get(name);
-        match database {
-            Some(database) if granted(plugin) || granted("*") => Ok(database.clone()),
+        let granted = self
+            .grants
+            .entries_for(plugin)
+            .any(|set| set.contains(name));
+        match self.databases.get(name) {
+            Some(database) if granted => Ok(database.clone()),
             Some(_) => Err(error(
                 ErrorKind::NotPermitted,
                 format!(
@@ -141,6 +208,28 @@ impl Databases {
     /// Names of the configured databases.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.databases.keys().map(String::as_str)
+    }
+}
+
+impl ManagerBuilder {
+    /// Adds the database `name` plugins may be granted, e.g. `hasura` for the seed interface.
+    pub fn database(mut self, name: &str, spec: DatabaseSpec) -> Self {
+        self.capability_mut::<Databases>().insert(name, spec);
+        self
+    }
+
+    /// Lets `plugin` (every plugin, with `*`) open database `database`.
+    pub fn grant_database(mut self, plugin: &str, database: &str) -> Self {
+        self.capability_mut::<Databases>().grant(plugin, database);
+        self
+    }
+}
+
+impl PluginManager {
+    /// The databases plugins may be granted, with their pools: for the host's own queries on
+    /// the same pools.
+    pub fn databases(&self) -> Arc<Databases> {
+        self.capability::<Databases>().unwrap_or_default()
     }
 }
 
@@ -194,16 +283,4 @@ pub(crate) fn error(kind: ErrorKind, message: impl Into<String>) -> DatabaseErro
         kind,
         message: message.into(),
     }
-}
-
-/// Links both database interfaces. Always linked: a plugin importing them without a grant is
-/// rejected at load by the import check.
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
-    fn session(state: &mut HostState) -> &mut Session {
-        state.call_scope(Session::new)
-    }
-    seed::transaction::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
-    typed::types::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
-    typed::transactions::add_to_linker::<HostState, HasSelf<Session>>(linker, session)?;
-    Ok(())
 }

@@ -1,4 +1,4 @@
-//! `plugmill:database/transactions@0.1.0` (WIT: `wit/database.wit` beside this file):
+//! `plugmill:database/transactions@0.1.0` (WIT: `wit/database/database.wit`):
 //! transactions as resources, typed parameters, typed rows or JSON. A `transaction` resource
 //! is represented by the id the call's [`Session`] gave it.
 
@@ -12,7 +12,7 @@ use super::{DatabaseError, Rows, Value};
 #[allow(missing_docs)]
 pub mod generated {
     wasmtime::component::bindgen!({
-        path: "src/capabilities/database/wit",
+        path: "../../wit/database",
         world: "plugmill:database/database-client",
         imports: { default: async },
     });

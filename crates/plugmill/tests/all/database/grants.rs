@@ -44,22 +44,39 @@ async fn a_database_the_plugin_is_not_granted_is_not_permitted() {
     assert!(message.contains("not permitted"), "{message}");
 }
 
+/// Seed plugins import the transaction interface whether or not they use it: without a
+/// grant they load, with a warning, and every transaction they begin is not permitted.
 #[tokio::test]
-async fn importing_the_database_without_a_grant_is_rejected_at_load() {
+async fn importing_the_database_without_a_grant_loads_with_a_warning_and_is_not_permitted() {
     let schema = Schema::new().await;
-    for (file, plugin) in [
-        ("seed.wasm", test_plugins::DB_USER),
-        ("typed.wasm", test_plugins::DB_CLIENT),
+    for (file, plugin, name) in [
+        ("seed.wasm", test_plugins::DB_USER, "db-user"),
+        ("typed.wasm", test_plugins::DB_CLIENT, "db-client"),
     ] {
         let builder = builder().database("hasura", schema.spec());
-        let (_, report, _dir) = load_with(builder, &[(file, plugin)]).await;
-        assert!(report.loaded.is_empty());
-        let reason = &report.rejected[0].reason;
+        let (_manager, report, _dir) = load_with(builder, &[(file, plugin)]).await;
+        assert_eq!(report.loaded.len(), 1, "{file}: {:#?}", report.rejected);
+        let warning = &report.warnings[0];
+        assert_eq!(warning.plugin, name);
         assert!(
-            reason.contains("without a grant") && reason.contains("transaction"),
-            "{file}: {reason}"
+            warning.message.contains("granted no database")
+                && warning.message.contains("transaction")
+                && warning.message.contains(&format!("[plugins.{name}]")),
+            "{file}: {warning}"
         );
     }
+    let seed = builder().database("hasura", schema.spec());
+    let (manager, _, _dir) = load_with(seed, &[("seed.wasm", test_plugins::DB_USER)]).await;
+    let outcome = manager.call_hook_json("begin", &[]).await.remove(0);
+    let result = outcome.result.unwrap().remove(0);
+    let message = result["err"].as_str().unwrap_or_default();
+    assert!(message.contains("not permitted"), "{result}");
+
+    let (manager, _dir) = load_clients(builder().database("hasura", schema.spec()), false).await;
+    let steps = run(&manager, "typed", json!([{"begin": "hasura"}]))
+        .await
+        .unwrap();
+    assert_eq!(typed_err(&steps[0]).0, "NotPermitted");
 }
 
 #[tokio::test]

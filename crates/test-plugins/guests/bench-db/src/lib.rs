@@ -10,7 +10,7 @@ wit_bindgen::generate!({
     path: [
         "../../../../wit/common",
         "../../../../wit/transactions-manager",
-        "../../../plugmill/src/capabilities/database/wit",
+        "../../../../wit/database",
     ],
     generate_all,
     inline: r#"

@@ -14,7 +14,7 @@ wit_bindgen::generate!({
     path: [
         "../../../../wit/common",
         "../../../../wit/transactions-manager",
-        "../../../plugmill/src/capabilities/database/wit",
+        "../../../../wit/database",
     ],
     generate_all,
     additional_derives: [serde::Serialize, serde::Deserialize],

@@ -1,4 +1,5 @@
-//! Host configuration, `plugmill.toml`: limits, loading, trust, and per-plugin grants.
+//! Host configuration, `plugmill.toml`: limits, loading, trust and per-plugin settings, plus
+//! the sections each capability and front end reads for itself.
 //!
 //! ```toml
 //! [limits]
@@ -8,9 +9,11 @@
 //! fuel = 5_000_000_000          # optional instruction budget per call
 //!
 //! [loading]
+//! plugins = "s3://bucket/plugins/"   # the plugin source (default ./plugins)
 //! strict = false
 //! unknown_imports = "reject"   # or "trap"
 //! cache_dir = "/var/cache/plugmill"   # compiled plugins, reused across starts
+//! reload_interval = "10s"      # poll the source for changes (server and worker)
 //!
 //! [trust]
 //! require_signatures = true
@@ -23,29 +26,56 @@
 //! timeouts = { "slow-report" = "20s" }
 //! warm_instances = 4
 //! fuel = 1_000_000
-//! imports = ["plugins-manager:transactions-manager/transaction"]
+//! imports = ["my:app/documents"]   # an embedder's interfaces the plugin may import
 //! env = ["TZ"]                 # names of host variables passed through
 //! dirs = [{ host = "/srv/audit", guest = "/audit", writable = false }]
 //! network = ["127.0.0.1:5432"]
-//! databases = ["audit"]       # names under [databases]
+//! databases = ["audit"]        # the database capability's grant
+//! variables = { region = "eu" }   # the variables capability's values
 //!
-//! [databases.audit]            # see capabilities::database::config
+//! [databases.audit]            # the database capability's section
 //! url = "sqlite://audit.db"
+//!
+//! [authorization]              # the authorization capability's section
+//! super_admin_tenant = "..."
 //! ```
 //!
-//! Unknown keys are errors, and every error names the file, the line and the key.
+//! Capabilities read their own sections ([`HostConfig::section`]) and their own key of each
+//! `[plugins.NAME]` table ([`HostConfig::plugin_entries`]); `[server]`, `[auth]` and `[tasks]`
+//! belong to the server and the task workers. Keys nobody reads are errors, and every error
+//! names the file, the line and the key.
+
+mod sections;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::capabilities::database::DatabaseConfig;
+/// Sections of the file that belong to the front ends: the server (`[server]`, `[auth]`) and
+/// the task queue and workers (`[tasks]`).
+pub const FRONT_END_SECTIONS: &[&str] = &["server", "auth", "tasks"];
 
-/// The whole file.
+/// The sections the core reads.
+const CORE_SECTIONS: &[&str] = &["limits", "loading", "trust", "plugins"];
+
+/// The keys of `[plugins.NAME]` the core reads.
+const CORE_PLUGIN_KEYS: &[&str] = &[
+    "call_timeout",
+    "timeouts",
+    "warm_instances",
+    "fuel",
+    "imports",
+    "env",
+    "dirs",
+    "network",
+];
+
+/// The whole file: the core sections, parsed; the others are read on demand by the
+/// capability or front end they belong to.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HostConfig {
     /// Where the configuration came from, for error messages.
     #[serde(skip)]
@@ -59,13 +89,25 @@ pub struct HostConfig {
     /// What the host trusts.
     #[serde(default)]
     pub trust: TrustConfig,
-    /// Named databases plugins may be granted (see
-    /// [`capabilities::database::config`](crate::capabilities::database::config)).
-    #[serde(default)]
-    pub databases: BTreeMap<String, DatabaseConfig>,
-    /// Per-plugin settings and grants, by plugin name; `*` applies to every plugin.
+    /// Per-plugin settings, by plugin name; `*` applies to every plugin.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// The text, for the sections read on demand.
+    #[serde(skip)]
+    text: ConfigText,
+    /// The directory relative paths are taken from.
+    #[serde(skip)]
+    base: Option<PathBuf>,
+}
+
+/// Configuration text: never printed, since it may hold credentials.
+#[derive(Clone, Default)]
+struct ConfigText(String);
+
+impl fmt::Debug for ConfigText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes of configuration>", self.0.len())
+    }
 }
 
 /// `[limits]`.
@@ -99,7 +141,13 @@ pub struct LoadingConfig {
     /// Directory of the precompiled cache (relative to the configuration file); without it,
     /// every start compiles every plugin.
     #[serde(default)]
-    pub cache_dir: Option<std::path::PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    /// Where plugins come from: a directory (relative to the configuration file) or
+    /// `s3://bucket/prefix/`.
+    pub plugins: Option<String>,
+    /// How often a long-running front end polls the source for changes.
+    #[serde(default, with = "humantime_serde")]
+    pub reload_interval: Option<Duration>,
 }
 
 /// What to do with imports no host interface provides.
@@ -131,9 +179,9 @@ pub struct TrustConfig {
     pub pins: BTreeMap<String, String>,
 }
 
-/// `[plugins.NAME]`.
+/// The core's keys of `[plugins.NAME]`; capabilities read their own keys of the same table
+/// (see [`HostConfig::plugin_entries`]).
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PluginConfig {
     /// Deadline of one call to this plugin.
     #[serde(default, with = "humantime_serde")]
@@ -157,10 +205,6 @@ pub struct PluginConfig {
     /// `host:port` addresses the plugin may connect to.
     #[serde(default)]
     pub network: Vec<String>,
-    /// Databases (`[databases.NAME]`) the plugin may open; granting one also grants the
-    /// database interfaces.
-    #[serde(default)]
-    pub databases: Vec<String>,
 }
 
 /// A duration written as text, e.g. `"250ms"`.
@@ -181,28 +225,35 @@ pub struct DirConfig {
 }
 
 /// A configuration that cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{file}: {message}")]
 pub struct ConfigError {
-    /// The file (or `<inline>`).
+    /// The file (or `<configuration>` when the settings were made in code).
     pub file: String,
     /// What is wrong, and where.
     pub message: String,
 }
 
+impl ConfigError {
+    /// An error about the configuration in `file`.
+    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+}
+
 impl HostConfig {
     /// Parses configuration text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
-        let mut config: HostConfig = toml::from_str(text).map_err(|e| ConfigError {
-            file: file.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let error = |e: toml::de::Error| ConfigError::new(file, e.to_string().trim_end());
+        let mut config: HostConfig = toml::from_str(text).map_err(error)?;
         config.source = file.to_string();
+        config.text = ConfigText(text.to_string());
         for name in config.plugins.keys().filter(|n| n.as_str() != "*") {
-            crate::loader::manifest::check_plugin_name(name).map_err(|problem| ConfigError {
-                file: file.to_string(),
-                message: format!("[plugins.{name}]: {problem}"),
-            })?;
+            crate::loader::manifest::check_plugin_name(name)
+                .map_err(|problem| config.error(format!("[plugins.{name}]: {problem}")))?;
         }
         Ok(config)
     }
@@ -210,49 +261,100 @@ impl HostConfig {
     /// Reads and parses a file; relative paths in it are taken relative to its directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: file.clone(),
-            message: format!("cannot be read: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(&file, format!("cannot be read: {e}")))?;
         let mut config = Self::parse(&text, &file)?;
         if let Some(base) = path.parent() {
-            config.resolve_paths(base);
+            config.base = Some(base.to_path_buf());
+            config.resolve_paths();
         }
         Ok(config)
     }
 
-    fn resolve_paths(&mut self, base: &Path) {
-        if let Some(dir) = &mut self.loading.cache_dir {
-            *dir = base.join(&*dir);
-        }
-        for key in &mut self.trust.public_key_files {
-            *key = base.join(&*key);
-        }
-        for plugin in self.plugins.values_mut() {
-            for dir in &mut plugin.dirs {
-                dir.host = base.join(&dir.host);
-            }
-        }
-        for database in self.databases.values_mut() {
-            if let Some(url) = &database.url {
-                database.url = Some(crate::capabilities::database::config::relative_to(
-                    url, base,
-                ));
-            }
+    /// Reads the section at `path` (e.g. `["authorization"]`) with the reader's own type;
+    /// `None` when the file has no such section.
+    pub fn section<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &[&str],
+    ) -> Result<Option<T>, ConfigError> {
+        sections::at(&self.text.0, path).map_err(|e| self.toml_error(e))
+    }
+
+    /// Reads `key` of every `[plugins.NAME]` table that has it (`*` included), by plugin name.
+    pub fn plugin_entries<T: for<'de> Deserialize<'de>>(
+        &self,
+        key: &str,
+    ) -> Result<BTreeMap<String, T>, ConfigError> {
+        sections::each_plugin(&self.text.0, key).map_err(|e| self.toml_error(e))
+    }
+
+    /// Refuses any section or `[plugins.NAME]` key that neither the core nor one of `sections`
+    /// / `plugin_keys` reads, naming it and its line.
+    pub fn check_keys(&self, sections: &[&str], plugin_keys: &[&str]) -> Result<(), ConfigError> {
+        let top: Vec<&str> = CORE_SECTIONS
+            .iter()
+            .chain(FRONT_END_SECTIONS)
+            .chain(sections)
+            .copied()
+            .collect();
+        let plugin: Vec<&str> = CORE_PLUGIN_KEYS
+            .iter()
+            .chain(plugin_keys)
+            .copied()
+            .collect();
+        sections::check_keys(&self.text.0, &top, &plugin).map_err(|e| self.toml_error(e))
+    }
+
+    /// `path` taken relative to the configuration file's directory (unchanged when absolute,
+    /// or when the configuration was not read from a file).
+    pub fn relative_path(&self, path: &Path) -> PathBuf {
+        match &self.base {
+            Some(base) => base.join(path),
+            None => path.to_path_buf(),
         }
     }
-}
 
-impl HostConfig {
+    /// The directory relative paths are taken from, when the configuration came from a file.
+    pub fn base_dir(&self) -> Option<&Path> {
+        self.base.as_deref()
+    }
+
     /// An error about this configuration.
-    pub(crate) fn error(&self, message: String) -> ConfigError {
-        ConfigError {
-            file: if self.source.is_empty() {
-                "<configuration>".into()
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        let file = if self.source.is_empty() {
+            "<configuration>"
+        } else {
+            &self.source
+        };
+        ConfigError::new(file, message)
+    }
+
+    fn toml_error(&self, error: toml::de::Error) -> ConfigError {
+        self.error(error.to_string().trim_end())
+    }
+
+    fn resolve_paths(&mut self) {
+        if let Some(dir) = self.loading.cache_dir.take() {
+            self.loading.cache_dir = Some(self.relative_path(&dir));
+        }
+        if let Some(plugins) = self.loading.plugins.take() {
+            self.loading.plugins = Some(if plugins.contains("://") {
+                plugins
             } else {
-                self.source.clone()
-            },
-            message,
+                self.relative_path(Path::new(&plugins))
+                    .display()
+                    .to_string()
+            });
+        }
+        let keys: Vec<PathBuf> = std::mem::take(&mut self.trust.public_key_files);
+        self.trust.public_key_files = keys.iter().map(|k| self.relative_path(k)).collect();
+        let base = self.base.clone();
+        for plugin in self.plugins.values_mut() {
+            for dir in &mut plugin.dirs {
+                if let Some(base) = &base {
+                    dir.host = base.join(&dir.host);
+                }
+            }
         }
     }
 }

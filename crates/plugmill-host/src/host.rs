@@ -1,0 +1,210 @@
+//! [`Host`]: a configured manager and its plugin source.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugmill::config::{ConfigError, HostConfig};
+use plugmill::source::{PluginSource, SourceError};
+use plugmill::{LoadError, LoadReport, ManagerBuilder, PluginManager};
+
+use crate::options::{CacheChoice, HostOptions};
+use crate::reloader::Reloader;
+
+/// The configuration file read when none is named, if it exists.
+const DEFAULT_CONFIG: &str = "plugmill.toml";
+
+/// Why a host could not be assembled or started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The plugin source cannot be opened.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The first load failed (the source could not be read, or strict mode refused it).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A trusted key file cannot be used.
+    #[error("trusted key `{file}`: {message}")]
+    TrustedKey {
+        /// The key file.
+        file: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The engine or the linker could not be built.
+    #[error("cannot build the plugin manager: {0:#}")]
+    Build(anyhow::Error),
+}
+
+/// A manager with the standard capabilities and its plugin source, configured from a
+/// configuration file, the environment and a front end's options.
+pub struct Host {
+    manager: Arc<PluginManager>,
+    source: Arc<dyn PluginSource>,
+    source_url: String,
+    config: HostConfig,
+}
+
+impl Host {
+    /// Reads the configuration, builds the manager and opens the plugin source; loads
+    /// nothing yet.
+    pub fn assemble(options: &HostOptions) -> Result<Self, HostError> {
+        let config = read_config(options.config_file.as_deref())?;
+        let manager = build_manager(&config, options)?;
+        let source_url = source_url_of(&config, options);
+        let source = crate::source::open_source(&source_url)?;
+        Ok(Self {
+            manager: Arc::new(manager),
+            source,
+            source_url,
+            config,
+        })
+    }
+
+    /// [`Self::assemble`], then loads every plugin of the source.
+    pub async fn start(options: &HostOptions) -> Result<(Self, LoadReport), HostError> {
+        let host = Self::assemble(options)?;
+        let report = host.load().await?;
+        Ok((host, report))
+    }
+
+    /// The manager, to call plugins.
+    pub fn manager(&self) -> &Arc<PluginManager> {
+        &self.manager
+    }
+
+    /// The plugin source.
+    pub fn source(&self) -> &Arc<dyn PluginSource> {
+        &self.source
+    }
+
+    /// The plugin source's URL, as it was chosen (`./plugins`, `s3://...`).
+    pub fn source_url(&self) -> &str {
+        &self.source_url
+    }
+
+    /// The configuration, for the sections of front ends (`[server]`, `[tasks]`).
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// Loads every plugin of the source.
+    pub async fn load(&self) -> Result<LoadReport, LoadError> {
+        self.manager.load(self.source.as_ref()).await
+    }
+
+    /// Reloads: unchanged plugins stay, changed ones are swapped in atomically.
+    pub async fn reload(&self) -> Result<LoadReport, LoadError> {
+        self.manager.reload(self.source.as_ref()).await
+    }
+
+    /// How often the source is polled for changes: `[loading] reload_interval`, if set.
+    pub fn reload_interval(&self) -> Option<Duration> {
+        self.config.loading.reload_interval
+    }
+
+    /// Starts reloading on SIGHUP and, when `[loading] reload_interval` is set, by polling.
+    pub fn spawn_reloader(&self) -> Reloader {
+        self.spawn_reloader_every(self.reload_interval())
+    }
+
+    /// Starts reloading on SIGHUP and, with `interval`, by polling the source.
+    pub fn spawn_reloader_every(&self, interval: Option<Duration>) -> Reloader {
+        Reloader::spawn(self.manager.clone(), self.source.clone(), interval)
+    }
+
+    /// Releases what the capabilities hold across calls (database pools). Call it once the
+    /// front end has finished its calls in flight.
+    pub async fn shutdown(&self) {
+        self.manager.shutdown().await;
+    }
+}
+
+/// The manager `options` asks for, without a plugin source (to inspect single files), and
+/// the configuration it was built from.
+pub fn assemble_manager(options: &HostOptions) -> Result<(PluginManager, HostConfig), HostError> {
+    let config = read_config(options.config_file.as_deref())?;
+    let manager = build_manager(&config, options)?;
+    Ok((manager, config))
+}
+
+/// The plugin source URL `options` and the configuration choose.
+pub fn source_url(options: &HostOptions) -> Result<String, HostError> {
+    let config = read_config(options.config_file.as_deref())?;
+    Ok(source_url_of(&config, options))
+}
+
+fn source_url_of(config: &HostConfig, options: &HostOptions) -> String {
+    crate::source::choose(options.plugins.as_deref(), config)
+}
+
+/// The named configuration file, else `./plugmill.toml` when it exists, else an empty
+/// configuration (databases may still come from the environment).
+fn read_config(file: Option<&Path>) -> Result<HostConfig, ConfigError> {
+    let default = Path::new(DEFAULT_CONFIG);
+    match file.or(default.exists().then_some(default)) {
+        Some(file) => HostConfig::from_file(file),
+        None => Ok(HostConfig::default()),
+    }
+}
+
+fn build_manager(config: &HostConfig, options: &HostOptions) -> Result<PluginManager, HostError> {
+    let mut builder = PluginManager::builder().config(config)?;
+    if options.strict {
+        builder = builder.strict(true);
+    }
+    if options.unknown_imports_trap {
+        builder = builder.unknown_imports_trap(true);
+    }
+    if let Some(timeout) = options.call_timeout {
+        builder = builder.call_timeout(timeout);
+    }
+    for file in &options.trusted_key_files {
+        let key_error = |message: String| HostError::TrustedKey {
+            file: file.clone(),
+            message,
+        };
+        let key = std::fs::read_to_string(file).map_err(|e| key_error(e.to_string()))?;
+        builder = builder
+            .trust_public_key(&key)
+            .map_err(|e| key_error(format!("{e:#}")))?;
+    }
+    if options.require_signatures {
+        builder = builder.require_signatures(true);
+    }
+    builder = with_cache(builder, config, &options.cache);
+    builder.build().map_err(HostError::Build)
+}
+
+fn with_cache(builder: ManagerBuilder, config: &HostConfig, cache: &CacheChoice) -> ManagerBuilder {
+    match cache {
+        CacheChoice::Disabled => builder.without_cache(),
+        CacheChoice::Dir(dir) => builder.cache_dir(dir),
+        CacheChoice::Default if config.loading.cache_dir.is_some() => builder,
+        // The implicit default is a convenience: where it cannot be created, plugins are
+        // compiled at every start.
+        CacheChoice::Default => match default_cache_dir() {
+            Some(dir) => match std::fs::create_dir_all(&dir) {
+                Ok(()) => builder.cache_dir(&dir),
+                Err(error) => {
+                    tracing::warn!(dir = %dir.display(), %error, "running without the precompiled cache");
+                    builder
+                }
+            },
+            None => builder,
+        },
+    }
+}
+
+/// `$XDG_CACHE_HOME/plugmill`, else `$HOME/.cache/plugmill`.
+fn default_cache_dir() -> Option<PathBuf> {
+    let non_empty = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    non_empty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".cache")))
+        .map(|base| base.join("plugmill"))
+}

@@ -1,0 +1,45 @@
+//! The host assembly: one way from a configuration file and the environment to a running
+//! plugmill manager, shared by every front end (the `plugmill` CLI, its server and its task
+//! workers) and by services that want plugmill set up the way the product sets it up.
+//!
+//! - [`HostOptions`]: what a front end asks for (a configuration file, a plugin source,
+//!   flags); everything it leaves out comes from `plugmill.toml`, then the environment, then
+//!   the defaults.
+//! - [`Host`]: the assembled manager with the standard capabilities, its plugin source
+//!   (a directory or `s3://`), the precompiled cache; [`Host::start`] loads the plugins,
+//!   [`Host::spawn_reloader`] reloads them on SIGHUP and by polling, [`Host::shutdown`]
+//!   releases what the capabilities hold.
+//! - [`init_plugin_manager`]: the seed's process-wide manager, assembled from the
+//!   environment alone.
+//!
+//! A deployment of the seed system starts plugmill with its environment unchanged: with no
+//! plugin source given, `AWS_S3_PUBLIC_BUCKET` names the bucket whose `plugins/` prefix is
+//! loaded, and the seed's S3 and database variables are understood by the library (see
+//! `plugmill::source::S3Settings` and the database capability).
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use plugmill_host::{Host, HostOptions};
+//!
+//! let (host, report) = Host::start(&HostOptions::from_env()).await?;
+//! for rejected in &report.rejected {
+//!     eprintln!("{rejected}");
+//! }
+//! let reloader = host.spawn_reloader();
+//! let outcomes = host.manager().call_hook_json("greet", &[serde_json::json!("world")]).await;
+//! # drop((outcomes, reloader)); Ok(()) }
+//! ```
+
+mod global;
+mod host;
+mod options;
+mod reloader;
+mod signals;
+mod source;
+
+pub use global::init_plugin_manager;
+pub use host::{assemble_manager, source_url, Host, HostError};
+pub use options::{CacheChoice, HostOptions};
+pub use reloader::{ReloadEvent, ReloadTrigger, Reloader};
+pub use signals::shutdown_signal;
+pub use source::{open_source, DEFAULT_PLUGINS, SEED_BUCKET_VARIABLE};

@@ -1,0 +1,56 @@
+//! [`HostOptions`]: what a front end asks of the host assembly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where compiled plugins are cached.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CacheChoice {
+    /// `[loading] cache_dir` when configured, else `$XDG_CACHE_HOME/plugmill` or
+    /// `~/.cache/plugmill` when it can be created, else no cache.
+    #[default]
+    Default,
+    /// This directory.
+    Dir(PathBuf),
+    /// No cache: every start compiles every plugin.
+    Disabled,
+}
+
+/// What a front end asks for. Whatever it leaves unset comes from the configuration file,
+/// then the environment, then the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct HostOptions {
+    /// The configuration file; `None` reads `./plugmill.toml` when it exists.
+    pub config_file: Option<PathBuf>,
+    /// The plugin source, a directory or `s3://bucket/prefix/`; `None` takes
+    /// `[loading] plugins`, then the seed's `AWS_S3_PUBLIC_BUCKET`, then `./plugins`.
+    pub plugins: Option<String>,
+    /// Refuse the whole load when any plugin is rejected.
+    pub strict: bool,
+    /// Link imports no host interface provides as functions that trap.
+    pub unknown_imports_trap: bool,
+    /// The deadline of every call, over the configuration's.
+    pub call_timeout: Option<Duration>,
+    /// Files holding public keys whose signatures are trusted.
+    pub trusted_key_files: Vec<PathBuf>,
+    /// Reject plugins without a valid signature.
+    pub require_signatures: bool,
+    /// Where compiled plugins are cached.
+    pub cache: CacheChoice,
+}
+
+impl HostOptions {
+    /// Options from plugmill's environment variables: `PLUGMILL_CONFIG`, `PLUGMILL_PLUGINS`,
+    /// `PLUGMILL_CACHE_DIR`; the rest at their defaults.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            config_file: var("PLUGMILL_CONFIG").map(PathBuf::from),
+            plugins: var("PLUGMILL_PLUGINS"),
+            cache: var("PLUGMILL_CACHE_DIR")
+                .map(|dir| CacheChoice::Dir(dir.into()))
+                .unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Turning a plugin source URL into a [`PluginSource`].
+
+use std::sync::Arc;
+
+use plugmill::config::HostConfig;
+use plugmill::source::{LocalDirectory, PluginSource, S3Source, SourceError};
+
+/// The source when nothing names one: the embedded default.
+pub const DEFAULT_PLUGINS: &str = "./plugins";
+
+/// The seed system's variable naming the bucket whose `plugins/` prefix holds the plugins.
+pub const SEED_BUCKET_VARIABLE: &str = "AWS_S3_PUBLIC_BUCKET";
+
+/// The source a URL names: `s3://bucket/prefix/` (reached with the `AWS_*` environment), or
+/// a directory.
+pub fn open_source(spec: &str) -> Result<Arc<dyn PluginSource>, SourceError> {
+    if spec.starts_with("s3://") {
+        return Ok(Arc::new(S3Source::from_env(spec)?));
+    }
+    if spec.contains("://") {
+        return Err(SourceError::Other(format!(
+            "`{spec}`: unknown plugin source; use a directory path or `s3://bucket/prefix/`"
+        )));
+    }
+    Ok(Arc::new(LocalDirectory::new(spec)))
+}
+
+/// The source to load: the one asked for, else `[loading] plugins`, else the seed's bucket,
+/// else `./plugins`.
+pub(crate) fn choose(asked: Option<&str>, config: &HostConfig) -> String {
+    if let Some(spec) = asked.filter(|s| !s.is_empty()) {
+        return spec.to_string();
+    }
+    if let Some(spec) = config.loading.plugins.as_deref() {
+        return spec.to_string();
+    }
+    match std::env::var(SEED_BUCKET_VARIABLE) {
+        Ok(bucket) if !bucket.trim().is_empty() => format!("s3://{}/plugins/", bucket.trim()),
+        _ => DEFAULT_PLUGINS.to_string(),
+    }
+}

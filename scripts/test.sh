@@ -25,3 +25,9 @@ fi
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# The library's heavy parts are optional: it must build with each one alone, and with none.
+for features in "" postgres sqlite s3; do
+    echo "==> cargo check -p plugmill --no-default-features --features '$features'"
+    cargo check --quiet -p plugmill --no-default-features --features "$features"
+done

@@ -96,6 +96,18 @@ fn list_json_loads_the_good_plugins_and_explains_each_bad_one() {
         .find(|r| r["file"].as_str().unwrap().ends_with("hook.wasm"))
         .unwrap();
     assert_eq!(hook_rejection["plugin"], json!("hook-not-exported"));
+    let code = |file: &str| {
+        rejected
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(file))
+            .map(|r| r["code"].clone())
+            .unwrap()
+    };
+    assert_eq!(code("garbage.wasm"), json!("not-wasm"));
+    assert_eq!(code("core.wasm"), json!("not-a-component"));
+    assert_eq!(code("hook.wasm"), json!("missing-export"));
+    assert_eq!(code("import.wasm"), json!("missing-import"));
+    assert_eq!(code("trap.wasm"), json!("manifest-failed"));
 }
 
 #[test]
@@ -464,4 +476,102 @@ fn a_second_list_loads_every_plugin_from_the_precompiled_cache_unless_told_not_t
     let uncached = stdout_json(&plugmill(dir.path(), &args));
     assert_eq!(uncached["cache"]["compiled"], 1);
     assert_eq!(uncached["cache"]["hits"], 0);
+}
+
+/// A deployment of the seed system starts plugmill with its environment unchanged: plugins
+/// from the `plugins/` prefix of `AWS_S3_PUBLIC_BUCKET` at `AWS_S3_PRIVATE_URI`, the
+/// `hasura` database from `HASURA_DB__*`, the super-admin tenant from
+/// `SUPER_ADMIN_TENANT_ID`; and `plugmill.toml` in the working directory is read.
+#[test]
+fn the_seed_system_s_environment_is_understood_unchanged() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(test_s3::Server::start()).unwrap();
+    server.create_bucket("public-bucket").unwrap();
+    let prefix = server.root().join("public-bucket/plugins");
+    std::fs::create_dir_all(&prefix).unwrap();
+    std::fs::copy(test_plugins::MIRU, prefix.join("miru.wasm")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("plugmill.toml"),
+        "[plugins.miru]\ndatabases = [\"hasura\"]\n",
+    )
+    .unwrap();
+    let postgres = std::env::var("PLUGMILL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let postgres = url_parts(&postgres);
+    let super_admin = "00000000-0000-4000-8000-0000000000ad";
+    let claims = json!({"https://hasura.io/jwt/claims": {
+        "x-hasura-tenant-id": super_admin,
+        "x-hasura-allowed-roles": ["admin-user"],
+    }});
+    let data = json!({
+        "claims": claims.to_string(),
+        "allow_super_admin": true,
+        "use_database": true,
+        "document_id": "doc-7",
+    });
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plugmill"));
+    command
+        .current_dir(work.path())
+        .args([
+            "call",
+            "route",
+            "/miru/create-transmission-package",
+            "--data",
+        ])
+        .arg(data.to_string())
+        .env("PLUGMILL_LOG", "error")
+        .env("AWS_S3_PUBLIC_BUCKET", "public-bucket")
+        .env("AWS_S3_PRIVATE_URI", server.endpoint())
+        .env("AWS_S3_ACCESS_KEY", test_s3::ACCESS_KEY)
+        .env("AWS_S3_ACCESS_SECRET", test_s3::SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env("HASURA_DB__HOST", &postgres.host)
+        .env("HASURA_DB__PORT", &postgres.port)
+        .env("HASURA_DB__USER", &postgres.user)
+        .env("HASURA_DB__DBNAME", &postgres.database)
+        .env("SUPER_ADMIN_TENANT_ID", super_admin);
+    for own_name in [
+        "PLUGMILL_PLUGINS",
+        "PLUGMILL_CONFIG",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "PLUGMILL_DATABASE_HASURA",
+    ] {
+        command.env_remove(own_name);
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer = stdout_json(&output);
+    assert_eq!(answer["status"], "packaged");
+    assert_eq!(answer["document_id"], "doc-7");
+}
+
+/// The parts of a `postgres://user@host:port/database` URL.
+struct UrlParts {
+    user: String,
+    host: String,
+    port: String,
+    database: String,
+}
+
+fn url_parts(url: &str) -> UrlParts {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (user, rest) = rest.split_once('@').unwrap_or(("postgres", rest));
+    let user = user.split(':').next().unwrap_or(user);
+    let (address, database) = rest.split_once('/').unwrap_or((rest, "postgres"));
+    let (host, port) = address.split_once(':').unwrap_or((address, "5432"));
+    UrlParts {
+        user: user.into(),
+        host: host.into(),
+        port: port.into(),
+        database: database.split('?').next().unwrap_or(database).into(),
+    }
 }

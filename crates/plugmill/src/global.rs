@@ -60,3 +60,26 @@ pub fn get_plugin_manager() -> Result<Arc<PluginManager>, GlobalError> {
         Some(Err(reason)) => Err(GlobalError::InitFailed(reason.clone())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The only test of this binary that touches the process-wide manager.
+    #[test]
+    fn before_initialising_and_after_a_failure_it_is_an_error_never_a_panic() {
+        let error = get_plugin_manager().err().unwrap();
+        assert_eq!(error, GlobalError::NotInitialized);
+        assert!(error.to_string().contains("init_plugin_manager()"));
+        set_plugin_manager_failure("the plugin source cannot be read").unwrap();
+        let error = get_plugin_manager().err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            "initialising the plugin manager failed: the plugin source cannot be read"
+        );
+        assert_eq!(
+            set_plugin_manager_failure("again"),
+            Err(GlobalError::AlreadyInitialized)
+        );
+    }
+}

@@ -29,7 +29,7 @@ pub struct Plugin {
     pub(crate) sha256: [u8; 32],
     pub(crate) manifest: Manifest,
     pub(crate) pre: InstancePre<HostState>,
-    pub(crate) functions: HashMap<String, ExportedFunc>,
+    pub(crate) functions: crate::registry::FastMap<String, ExportedFunc>,
     pub(crate) timeout: Duration,
     pub(crate) function_timeouts: HashMap<String, Duration>,
     pub(crate) fuel: Option<u64>,

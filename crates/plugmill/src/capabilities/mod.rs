@@ -16,7 +16,8 @@
 //!    [`HostState::capability`](crate::HostState::capability) and keep per-call state in a
 //!    [`CallScope`], which the host ends when the call ends, however it ends.
 //!
-//! The standard capabilities are listed in [`standard`]; adding one is one line there.
+//! The standard capabilities are listed in `standard()` in this module; adding one is one
+//! line there.
 //! Embedders add their own with [`ManagerBuilder::capability`](crate::ManagerBuilder::capability),
 //! or plain interfaces with [`ManagerBuilder::host_interfaces`](crate::ManagerBuilder::host_interfaces).
 //!
@@ -214,6 +215,11 @@ impl CallScopes {
         (self.scopes[index].as_mut() as &mut dyn Any)
             .downcast_mut::<S>()
             .expect("the scope at this index has this type")
+    }
+
+    /// Whether the call opened any scope.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.scopes.is_empty()
     }
 
     /// Ends every scope, last opened first, and forgets them.

@@ -112,8 +112,14 @@ impl PluginManager {
     /// Calls `hook` on every registered plugin, concurrently, with dynamically typed
     /// arguments checked against each plugin's export first.
     pub async fn call_hook(&self, hook: &str, args: &[Val]) -> HookResults<Vec<Val>> {
+        let registry = self.registry();
+        let plugins = registry.hook(hook);
+        if let [plugin] = plugins {
+            let result = plugin.call_dynamic(&self.runtime, hook, args).await;
+            return one_outcome(plugin, result);
+        }
         let args: Arc<[Val]> = args.into();
-        self.on_each(self.hook_targets(hook), move |runtime, plugin, hook| {
+        self.on_each(plugins, hook, move |runtime, plugin, hook| {
             let args = args.clone();
             async move { plugin.call_dynamic(&runtime, &hook, &args).await }
         })
@@ -123,22 +129,16 @@ impl PluginManager {
     /// Calls `hook` with JSON arguments (one element per parameter), converted with each
     /// plugin's export types; results come back as JSON, one value per result.
     pub async fn call_hook_json(&self, hook: &str, args: &[Value]) -> HookResults<Vec<Value>> {
+        let registry = self.registry();
+        let plugins = registry.hook(hook);
+        if let [plugin] = plugins {
+            let result = call_json(&self.runtime, plugin, hook, args).await;
+            return one_outcome(plugin, result);
+        }
         let args: Arc<[Value]> = args.into();
-        self.on_each(self.hook_targets(hook), move |runtime, plugin, hook| {
+        self.on_each(plugins, hook, move |runtime, plugin, hook| {
             let args = args.clone();
-            async move {
-                let export = plugin.function(&hook)?;
-                let vals = json::json_to_args(&export.ty, &args).map_err(|reason| {
-                    CallError::BadArguments {
-                        plugin: plugin.name().to_string(),
-                        function: hook.clone(),
-                        signature: loader::signature::describe_func(&export.ty),
-                        reason,
-                    }
-                })?;
-                let results = plugin.call_dynamic(&runtime, &hook, &vals).await?;
-                Ok(results.iter().map(json::val_to_json).collect())
-            }
+            async move { call_json(&runtime, &plugin, &hook, &args).await }
         })
         .await
     }
@@ -150,7 +150,13 @@ impl PluginManager {
         P: ComponentNamedList + Lower + Clone + Send + Sync + 'static,
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
-        self.on_each(self.hook_targets(hook), move |runtime, plugin, hook| {
+        let registry = self.registry();
+        let plugins = registry.hook(hook);
+        if let [plugin] = plugins {
+            let result = plugin.call_typed::<P, R>(&self.runtime, hook, args).await;
+            return one_outcome(plugin, result);
+        }
+        self.on_each(plugins, hook, move |runtime, plugin, hook| {
             let args = args.clone();
             async move { plugin.call_typed::<P, R>(&runtime, &hook, args).await }
         })
@@ -179,64 +185,93 @@ impl PluginManager {
         if targets.is_empty() {
             return Err(CallError::TaskNotFound(name.to_string()));
         }
-        let targets = targets
-            .iter()
-            .map(|t| (t.plugin.clone(), t.handler.clone()))
-            .collect();
         let data = Arc::new(data.clone());
-        Ok(self
-            .on_each(targets, move |runtime, plugin, handler| {
-                let data = data.clone();
-                async move { call_handler(&runtime, &plugin, &handler, &data).await }
+        let handles: Vec<_> = targets
+            .iter()
+            .map(|target| {
+                let (runtime, data) = (self.runtime.clone(), data.clone());
+                let (plugin, handler) = (target.plugin.clone(), target.handler.clone());
+                let name = plugin.name().to_string();
+                let task =
+                    tokio::spawn(
+                        async move { call_handler(&runtime, &plugin, &handler, &data).await },
+                    );
+                (name, target.handler.clone(), task)
             })
-            .await)
+            .collect();
+        Ok(join_outcomes(handles).await)
     }
 
-    /// Runs `call` on each (plugin, function) target: inline for one, on separate tasks (so in
-    /// parallel) for several. One outcome per target, in order.
+    /// Runs `call` on each plugin, in parallel on separate tasks; one outcome per plugin,
+    /// in order. (A single plugin is called inline by the callers, without a task.)
     async fn on_each<T, F, Fut>(
         &self,
-        targets: Vec<(Arc<Plugin>, String)>,
+        plugins: &[Arc<Plugin>],
+        function: &str,
         call: F,
     ) -> HookResults<T>
     where
         T: Send + 'static,
-        F: Fn(Arc<Runtime>, Arc<Plugin>, String) -> Fut,
+        F: Fn(Arc<Runtime>, Arc<Plugin>, Arc<str>) -> Fut,
         Fut: Future<Output = Result<T, CallError>> + Send + 'static,
     {
-        if let [(plugin, function)] = targets.as_slice() {
-            let result = call(self.runtime.clone(), plugin.clone(), function.clone()).await;
-            return vec![PluginOutcome {
-                plugin: plugin.name().to_string(),
-                result,
-            }];
-        }
-        let handles: Vec<_> = targets
-            .into_iter()
-            .map(|(plugin, function)| {
-                let name = plugin.name().to_string();
-                let handle = tokio::spawn(call(self.runtime.clone(), plugin, function.clone()));
-                (name, function, handle)
+        let function: Arc<str> = Arc::from(function);
+        let handles: Vec<_> = plugins
+            .iter()
+            .map(|plugin| {
+                let task =
+                    tokio::spawn(call(self.runtime.clone(), plugin.clone(), function.clone()));
+                (plugin.name().to_string(), function.to_string(), task)
             })
             .collect();
-        let mut outcomes = Vec::with_capacity(handles.len());
-        for (plugin, function, handle) in handles {
-            let result = handle
-                .await
-                .unwrap_or_else(|e| Err(join_failure(&plugin, &function, e)));
-            outcomes.push(PluginOutcome { plugin, result });
-        }
-        outcomes
+        join_outcomes(handles).await
     }
+}
 
-    /// The targets of `hook`: every registered plugin.
-    fn hook_targets(&self, hook: &str) -> Vec<(Arc<Plugin>, String)> {
-        self.registry()
-            .hook(hook)
-            .iter()
-            .map(|p| (p.clone(), hook.to_string()))
-            .collect()
+/// The outcome of a hook registered by one plugin.
+fn one_outcome<T>(plugin: &Plugin, result: Result<T, CallError>) -> HookResults<T> {
+    vec![PluginOutcome {
+        plugin: plugin.name().to_string(),
+        result,
+    }]
+}
+
+/// A call running on a task of its own: the plugin, the function, the task.
+type CallTask<T> = (
+    String,
+    String,
+    tokio::task::JoinHandle<Result<T, CallError>>,
+);
+
+/// Waits for every call's task, in order; a task that failed (a panic in the host) is that
+/// plugin's host failure.
+async fn join_outcomes<T>(handles: Vec<CallTask<T>>) -> HookResults<T> {
+    let mut outcomes = Vec::with_capacity(handles.len());
+    for (plugin, function, handle) in handles {
+        let result = handle
+            .await
+            .unwrap_or_else(|e| Err(join_failure(&plugin, &function, e)));
+        outcomes.push(PluginOutcome { plugin, result });
     }
+    outcomes
+}
+
+/// Calls `hook` of `plugin` with JSON arguments converted with its export types.
+async fn call_json(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    hook: &str,
+    args: &[Value],
+) -> Result<Vec<Value>, CallError> {
+    let export = plugin.function(hook)?;
+    let vals = json::json_to_args(&export.ty, args).map_err(|reason| CallError::BadArguments {
+        plugin: plugin.name().to_string(),
+        function: hook.to_string(),
+        signature: loader::signature::describe_func(&export.ty),
+        reason,
+    })?;
+    let results = plugin.call_dynamic(runtime, hook, &vals).await?;
+    Ok(results.iter().map(json::val_to_json).collect())
 }
 
 async fn call_handler(

@@ -34,7 +34,7 @@ pub use rejection::{LoadWarning, Rejection, RejectionCode};
 use crate::capabilities::{names_interface, Admission};
 use crate::grants::{Merge, PluginGrants};
 use crate::plugin::{ExportedFunc, Plugin, PluginSummary};
-use crate::registry::Registry;
+use crate::registry::{FastMap, Registry};
 use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::warm::WarmPool;
 use crate::runtime::{DeadlineExceeded, HostState, Runtime};
@@ -578,11 +578,11 @@ fn check_exports(
     runtime: &Runtime,
     component: &Component,
     manifest: &Manifest,
-) -> (HashMap<String, ExportedFunc>, Vec<Problem>) {
+) -> (FastMap<String, ExportedFunc>, Vec<Problem>) {
     let missing = |message: String| Problem::new(RejectionCode::MissingExport, message);
     let mut problems = Vec::new();
     let ty = component.component_type();
-    let mut functions = HashMap::new();
+    let mut functions = FastMap::default();
     let handlers = manifest
         .hooks
         .iter()

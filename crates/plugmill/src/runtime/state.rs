@@ -101,7 +101,10 @@ impl HostState {
 
     /// Ends every call scope: what the call left open is released before the next call.
     pub(crate) async fn end_call(&mut self) {
-        self.scopes.end_call().await;
+        // Most calls open no scope: no future to poll for them.
+        if !self.scopes.is_empty() {
+            self.scopes.end_call().await;
+        }
     }
 
     /// The name of the plugin this store runs (for host functions that need the caller).

@@ -34,7 +34,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
 use super::Databases;
@@ -65,8 +67,10 @@ pub struct DatabaseConfig {
 #[derive(Clone, Debug)]
 pub enum Backend {
     /// A PostgreSQL server.
+    #[cfg(feature = "postgres")]
     Postgres(PgConnectOptions),
     /// A SQLite file.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnectOptions),
 }
 
@@ -105,17 +109,9 @@ impl DatabaseSpec {
         let url = url.trim();
         let (backend, default_connections) =
             if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| format!("`{}` is not a valid PostgreSQL URL: {e}", redact(url)))?;
-                (Backend::Postgres(options.application_name("plugmill")), 10)
+                postgres_backend(url)?
             } else if url.starts_with("sqlite:") {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(|e| format!("`{url}` is not a valid SQLite URL: {e}"))?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .foreign_keys(true)
-                    .busy_timeout(config.acquire_timeout.unwrap_or(Duration::from_secs(5)));
-                (Backend::Sqlite(options), 4)
+                sqlite_backend(url, config)?
             } else {
                 return Err(format!(
                 "`{}` is not a database URL plugmill knows: use postgres://... or sqlite://PATH",
@@ -142,6 +138,41 @@ impl DatabaseSpec {
             max_rows: config.max_rows.unwrap_or(100_000),
         })
     }
+}
+
+/// A PostgreSQL database and its default pool size.
+#[cfg(feature = "postgres")]
+fn postgres_backend(url: &str) -> Result<(Backend, u32), String> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| format!("`{}` is not a valid PostgreSQL URL: {e}", redact(url)))?;
+    Ok((Backend::Postgres(options.application_name("plugmill")), 10))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_backend(url: &str) -> Result<(Backend, u32), String> {
+    Err(format!(
+        "`{}`: this build of plugmill has no PostgreSQL support (the `postgres` feature)",
+        redact(url)
+    ))
+}
+
+/// A SQLite database and its default pool size.
+#[cfg(feature = "sqlite")]
+fn sqlite_backend(url: &str, config: &DatabaseConfig) -> Result<(Backend, u32), String> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| format!("`{url}` is not a valid SQLite URL: {e}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(config.acquire_timeout.unwrap_or(Duration::from_secs(5)));
+    Ok((Backend::Sqlite(options), 4))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite_backend(url: &str, _: &DatabaseConfig) -> Result<(Backend, u32), String> {
+    Err(format!(
+        "`{url}`: this build of plugmill has no SQLite support (the `sqlite` feature)"
+    ))
 }
 
 /// A database URL or setting that cannot be used; the message says why, without passwords.
@@ -190,8 +221,14 @@ pub(super) fn configure(databases: &mut Databases, config: &HostConfig) -> Resul
 /// The databases the seed system configured from its environment.
 const SEED_DATABASES: [&str; 2] = ["hasura", "keycloak"];
 
+#[cfg(not(feature = "postgres"))]
+fn seed_database(_: &str) -> Result<Option<DatabaseSpec>, String> {
+    Ok(None)
+}
+
 /// Database `name` from the seed's `<NAME>_DB__HOST`, `__PORT`, `__USER`, `__PASSWORD` and
 /// `__DBNAME`, when `__HOST` is set.
+#[cfg(feature = "postgres")]
 fn seed_database(name: &str) -> Result<Option<DatabaseSpec>, String> {
     let prefix = format!("{}_DB__", name.to_ascii_uppercase());
     let var = |key: &str| {

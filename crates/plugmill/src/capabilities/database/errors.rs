@@ -14,20 +14,31 @@ pub(crate) fn too_many_rows(database: &Database) -> DatabaseError {
     )
 }
 
+/// Where in the statement PostgreSQL says the error is.
+#[cfg(feature = "postgres")]
+fn postgres_position(error: &dyn sqlx::error::DatabaseError) -> String {
+    error
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| match pg.position() {
+            Some(sqlx::postgres::PgErrorPosition::Original(at)) => {
+                Some(format!(" at character {at}"))
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_position(_: &dyn sqlx::error::DatabaseError) -> String {
+    String::new()
+}
+
 /// An error from running a statement.
 pub(crate) fn statement_error(e: sqlx::Error) -> DatabaseError {
     match &e {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| format!(" [{c}]")).unwrap_or_default();
-            let position = db
-                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                .and_then(|pg| match pg.position() {
-                    Some(sqlx::postgres::PgErrorPosition::Original(at)) => {
-                        Some(format!(" at character {at}"))
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default();
+            let position = postgres_position(db.as_ref());
             let kind = if db.code().as_deref() == Some("57014") {
                 ErrorKind::Timeout
             } else {

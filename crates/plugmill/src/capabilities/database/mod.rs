@@ -2,12 +2,12 @@
 //! PostgreSQL databases (pooled) or SQLite files (the embedded default).
 //!
 //! Two interfaces serve it, side by side:
-//! - [`seed`]: `plugins-manager:transactions-manager/transaction`, exactly as plugins of the
+//! - `seed`: `plugins-manager:transactions-manager/transaction`, exactly as plugins of the
 //!   seed system import it (databases `hasura` and `keycloak`, text parameters, rows as JSON);
-//! - [`typed`]: `plugmill:database/transactions@0.1.0` (WIT in `wit/database/database.wit`):
+//! - `typed`: `plugmill:database/transactions@0.1.0` (WIT in `wit/database/database.wit`):
 //!   `begin(database)` returns a transaction resource; typed parameters and rows.
 //!
-//! Both run on one [`Session`](session::Session) per call. What it guarantees:
+//! Both run on one `Session` per call. What it guarantees:
 //! - a plugin opens only the databases its grant names (`[plugins.NAME] databases = [...]`);
 //!   a plugin importing the interfaces without a grant loads, with a warning in the load
 //!   report, and each `begin` it makes fails as `not permitted` (seed plugins import the
@@ -18,27 +18,31 @@
 //!   statement by the database's `statement_timeout`;
 //! - failures come back to the plugin as `Err` values naming what went wrong and where.
 //!
-//! Modules: [`config`] (configuration: `[databases.NAME]`, the environment, grants),
-//! [`session`] (per-call transactions), [`postgres`] and [`sqlite`] (binding parameters,
-//! converting rows), [`value`] (values as JSON), `errors` (failures as messages).
+//! Modules: `config` (configuration: `[databases.NAME]`, the environment, grants),
+//! `session` (per-call transactions), `postgres` and `sqlite` (binding parameters,
+//! converting rows), `value` (values as JSON), `errors` (failures as messages).
 
-pub mod config;
+mod config;
 mod errors;
-pub mod postgres;
-pub mod seed;
-pub mod session;
-pub mod sqlite;
-pub mod typed;
-pub mod value;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod seed;
+mod session;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod typed;
+mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgPool, PgPoolOptions};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use wasmtime::component::{HasSelf, Linker};
 
-pub use config::{Backend, DatabaseConfig, DatabaseSpec};
+pub use config::{redact, url_variable, Backend, DatabaseConfig, DatabaseSpec, InvalidDatabase};
 pub use typed::types::{Column, DatabaseError, ErrorKind, Rows, Value};
 
 use crate::capabilities::{Admission, Capability};
@@ -75,8 +79,10 @@ pub struct Database {
 #[derive(Clone, Debug)]
 pub enum Pool {
     /// PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
     /// SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
 }
 
@@ -139,7 +145,9 @@ impl Capability for Databases {
         Box::pin(async move {
             for database in self.databases.values() {
                 match database.pool.get() {
+                    #[cfg(feature = "postgres")]
                     Some(Pool::Postgres(pool)) => pool.close().await,
+                    #[cfg(feature = "sqlite")]
                     Some(Pool::Sqlite(pool)) => pool.close().await,
                     None => {}
                 }
@@ -247,12 +255,14 @@ impl Database {
     /// The pool, created on first use (inside the tokio runtime).
     pub(crate) fn pool(&self) -> &Pool {
         self.pool.get_or_init(|| match &self.spec.backend {
+            #[cfg(feature = "postgres")]
             Backend::Postgres(options) => Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(self.spec.max_connections)
                     .acquire_timeout(self.spec.acquire_timeout)
                     .connect_lazy_with(options.clone()),
             ),
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(options) => Pool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(self.spec.max_connections)

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
+#[cfg(feature = "postgres")]
 use super::postgres::PgTransaction;
+#[cfg(feature = "sqlite")]
 use super::sqlite::SqliteTransaction;
 use super::{error, Database, DatabaseError, Databases, ErrorKind, Pool, Rows};
 use crate::capabilities::{CallScope, ScopeContext};
@@ -58,8 +60,70 @@ impl Params {
 
 /// An open transaction of either backend.
 enum Backend {
+    #[cfg(feature = "postgres")]
     Postgres(PgTransaction),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteTransaction),
+}
+
+// A backend uses the call's deadline (SQLite) or the statement timeout set at `begin`
+// (PostgreSQL); with one backend built, the other's argument is unused.
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "sqlite")),
+    allow(unused_variables)
+)]
+impl Backend {
+    async fn query(
+        &mut self,
+        database: &Database,
+        sql: &str,
+        params: Params,
+        call_deadline: Instant,
+    ) -> Result<Rows, DatabaseError> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(tx) => tx.query(database, sql, params).await,
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(tx) => {
+                let until = statement_deadline(database, call_deadline);
+                tx.query(database, sql, params, until).await
+            }
+        }
+    }
+
+    async fn execute(
+        &mut self,
+        database: &Database,
+        sql: &str,
+        params: Params,
+        call_deadline: Instant,
+    ) -> Result<u64, DatabaseError> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(tx) => tx.execute(sql, params).await,
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(tx) => {
+                let until = statement_deadline(database, call_deadline);
+                tx.execute(sql, params, until).await
+            }
+        }
+    }
+
+    async fn begin(
+        database: &Database,
+        statement_timeout: Duration,
+    ) -> Result<Self, DatabaseError> {
+        match database.pool() {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => PgTransaction::begin(database, pool, statement_timeout)
+                .await
+                .map(Backend::Postgres),
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => SqliteTransaction::begin(database, pool)
+                .await
+                .map(Backend::Sqlite),
+        }
+    }
 }
 
 /// One transaction of the call.
@@ -128,18 +192,7 @@ impl Session {
         let statement_timeout = self.remaining(database.spec.statement_timeout);
         let what = format!("beginning a transaction on `{name}`");
         let backend = self
-            .by_deadline(&what, async {
-                match database.pool() {
-                    Pool::Postgres(pool) => {
-                        PgTransaction::begin(&database, pool, statement_timeout)
-                            .await
-                            .map(Backend::Postgres)
-                    }
-                    Pool::Sqlite(pool) => SqliteTransaction::begin(&database, pool)
-                        .await
-                        .map(Backend::Sqlite),
-                }
-            })
+            .by_deadline(&what, Backend::begin(&database, statement_timeout))
             .await?;
         // Ids are unique in the process, so a handle a warm instance kept from an earlier call
         // never names a transaction of a later one.
@@ -165,13 +218,7 @@ impl Session {
     ) -> Result<Rows, DatabaseError> {
         let deadline = self.deadline;
         self.with_transaction(id, "the query", |database, mut backend| async move {
-            let outcome = match &mut backend {
-                Backend::Postgres(tx) => tx.query(&database, sql, params).await,
-                Backend::Sqlite(tx) => {
-                    let until = statement_deadline(&database, deadline);
-                    tx.query(&database, sql, params, until).await
-                }
-            };
+            let outcome = backend.query(&database, sql, params, deadline).await;
             (backend, outcome)
         })
         .await
@@ -186,13 +233,7 @@ impl Session {
     ) -> Result<u64, DatabaseError> {
         let deadline = self.deadline;
         self.with_transaction(id, "the statement", |database, mut backend| async move {
-            let outcome = match &mut backend {
-                Backend::Postgres(tx) => tx.execute(sql, params).await,
-                Backend::Sqlite(tx) => {
-                    let until = statement_deadline(&database, deadline);
-                    tx.execute(sql, params, until).await
-                }
-            };
+            let outcome = backend.execute(&database, sql, params, deadline).await;
             (backend, outcome)
         })
         .await
@@ -239,7 +280,9 @@ impl Session {
         let outcome = self
             .by_deadline("the commit", async {
                 match backend {
+                    #[cfg(feature = "postgres")]
                     Backend::Postgres(tx) => tx.commit().await,
+                    #[cfg(feature = "sqlite")]
                     Backend::Sqlite(tx) => tx.commit().await,
                 }
             })
@@ -298,13 +341,16 @@ impl Session {
 
 /// When the next statement must end: the database's statement timeout, within the call's
 /// deadline.
+#[cfg(feature = "sqlite")]
 fn statement_deadline(database: &Database, call_deadline: Instant) -> Instant {
     (Instant::now() + database.spec.statement_timeout).min(call_deadline)
 }
 
 async fn rollback(backend: Backend) -> Result<(), DatabaseError> {
     match backend {
+        #[cfg(feature = "postgres")]
         Backend::Postgres(tx) => tx.rollback().await,
+        #[cfg(feature = "sqlite")]
         Backend::Sqlite(tx) => tx.rollback().await,
     }
 }

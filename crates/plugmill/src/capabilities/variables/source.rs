@@ -38,7 +38,7 @@ impl fmt::Debug for VariableSource {
 impl VariableSource {
     /// The value, read from the environment or the file as needed. Errors name the variable
     /// or the file, never a value.
-    pub fn resolve(&self, config: &HostConfig) -> Result<Secret, String> {
+    pub(crate) fn resolve(&self, config: &HostConfig) -> Result<Secret, String> {
         match self {
             Self::Literal(value) => Ok(value.clone()),
             Self::Env(name) => std::env::var(name).map(Secret::new).map_err(|e| match e {

@@ -1,0 +1,71 @@
+//! The host assembly: the process-wide manager from the environment, configuration files
+//! with every front end's sections, reloads.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+/// The only test of this binary that sets the process environment and the process-wide
+/// manager.
+#[tokio::test]
+async fn init_plugin_manager_assembles_from_the_environment_once() {
+    let plugins = tempfile::tempdir().unwrap();
+    std::fs::copy(test_plugins::VALID, plugins.path().join("valid.wasm")).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::env::set_var("PLUGMILL_PLUGINS", plugins.path());
+    std::env::set_var("PLUGMILL_CACHE_DIR", cache.path());
+
+    assert!(plugmill::get_plugin_manager().is_err());
+    let manager = plugmill_host::init_plugin_manager().await.unwrap();
+    let again = plugmill_host::init_plugin_manager().await.unwrap();
+    assert!(Arc::ptr_eq(&manager, &again));
+    let anywhere = plugmill::get_plugin_manager().unwrap();
+    assert!(Arc::ptr_eq(&manager, &anywhere));
+    let outcome = anywhere
+        .call_hook_json("greet", &[json!("ada")])
+        .await
+        .remove(0);
+    assert_eq!(outcome.plugin, "valid");
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+}
+
+#[tokio::test]
+async fn a_configuration_with_every_front_end_s_sections_is_accepted_and_typos_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let file = dir.path().join("plugmill.toml");
+    std::fs::write(
+        &file,
+        "[loading]\nplugins = \"plugins\"\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n[tasks]\nqueue = \"memory\"\n\n[authorization]\nsuper_admin_tenant = \"t\"\n",
+    )
+    .unwrap();
+    let options = plugmill_host::HostOptions {
+        config_file: Some(file.clone()),
+        cache: plugmill_host::CacheChoice::Disabled,
+        ..Default::default()
+    };
+    let (host, report) = plugmill_host::Host::start(&options).await.unwrap();
+    assert!(report.loaded.is_empty());
+    assert_eq!(
+        host.source_url(),
+        plugins.display().to_string(),
+        "relative to the configuration file"
+    );
+
+    std::fs::write(&file, "[plugins.x]\nfule = 1\n").unwrap();
+    let error = plugmill_host::Host::assemble(&options)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("unknown plugin setting `fule`") && error.contains("line 2"),
+        "{error}"
+    );
+    std::fs::write(&file, "[sever]\nlisten = \"x\"\n").unwrap();
+    let error = plugmill_host::Host::assemble(&options)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("unknown section `sever`"), "{error}");
+}

@@ -149,9 +149,5 @@ impl HostArgs {
 }
 
 fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    std::time::Duration::try_from_secs_f64(seconds)
-        .map_err(|e| format!("`{text}` is not a usable number of seconds: {e}"))
+    plugmill::config::values::parse_seconds(text)
 }

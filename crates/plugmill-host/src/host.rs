@@ -168,7 +168,7 @@ fn build_manager(config: &HostConfig, options: &HostOptions) -> Result<PluginMan
             file: file.clone(),
             message,
         };
-        let key = std::fs::read_to_string(file).map_err(|e| key_error(e.to_string()))?;
+        let key = plugmill::signing::read_key_file(file).map_err(|e| key_error(e.to_string()))?;
         builder = builder
             .trust_public_key(&key)
             .map_err(|e| key_error(format!("{e:#}")))?;

@@ -51,9 +51,11 @@ pub mod grants;
 pub mod source;
 
 mod dispatch;
+mod files;
 mod global;
 mod loader;
 mod plugin;
+mod redact;
 mod registry;
 mod runtime;
 
@@ -79,9 +81,12 @@ pub use runtime::{
 /// (base64), and sha256 digests for pins.
 pub mod signing {
     pub use crate::loader::integrity::{
-        generate_key_pair, public_key_of, sha256_hex, sign, KeyError, TrustPolicy,
+        generate_key_pair, public_key_of, read_key_file, sha256_hex, sign, KeyError, TrustPolicy,
+        MAX_KEY_FILE, SECRET_KEY_MARK,
     };
 }
+
+pub use redact::redact_secrets;
 
 /// Items the macros expand to; not part of the API.
 #[doc(hidden)]

@@ -136,6 +136,18 @@ impl Plugin {
         self.warm.as_ref().map(WarmPool::idle)
     }
 
+    /// Whether `function` (an export the manifest names) returns one `result<...>`: its
+    /// `err` is then what the plugin says went wrong.
+    pub fn returns_result(&self, function: &str) -> bool {
+        self.functions.get(function).is_some_and(|f| {
+            let mut results = f.ty.results();
+            matches!(
+                (results.next(), results.next()),
+                (Some(wasmtime::component::Type::Result(_)), None)
+            )
+        })
+    }
+
     /// The signature of an export the manifest names, as WIT text.
     pub fn signature(&self, function: &str) -> Option<String> {
         self.functions

@@ -53,11 +53,12 @@ pub use fingerprint::engine_fingerprint;
 
 /// The cache cannot be used at all.
 #[derive(Debug, thiserror::Error)]
-#[error("precompiled cache `{}`: {message}: {source}", dir.display())]
+#[error("precompiled cache `{}`: {message}: {error}", dir.display())]
 pub struct CacheError {
     dir: PathBuf,
     message: &'static str,
-    source: std::io::Error,
+    /// In the message; not repeated as a source.
+    error: std::io::Error,
 }
 
 /// How a component was obtained.
@@ -96,7 +97,11 @@ pub struct PrecompiledCache {
     dir: PathBuf,
     engine: Engine,
     fingerprint: [u8; 32],
+    max_entry_size: u64,
 }
+
+/// The largest entry read by default: 1 GiB.
+pub const DEFAULT_MAX_ENTRY_SIZE: u64 = 1 << 30;
 
 impl std::fmt::Debug for PrecompiledCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,20 +123,28 @@ impl PrecompiledCache {
         create_private_dir(&dir).map_err(|source| CacheError {
             dir: dir.clone(),
             message: "cannot create the directory",
-            source,
+            error: source,
         })?;
         for checked in [root, dir.as_path()] {
             private::check(checked).map_err(|source| CacheError {
                 dir: checked.to_path_buf(),
                 message: "refusing a directory other users can write (compiled code in it runs as the host)",
-                source,
+                error: source,
             })?;
         }
         Ok(Self {
             dir,
             engine: engine.clone(),
             fingerprint,
+            max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
         })
+    }
+
+    /// Entries larger than `bytes` are discarded from their size alone, never read (default
+    /// [`DEFAULT_MAX_ENTRY_SIZE`]).
+    pub fn with_max_entry_size(mut self, bytes: u64) -> Self {
+        self.max_entry_size = bytes;
+        self
     }
 
     /// The directory holding this engine's entries.
@@ -153,7 +166,7 @@ impl PrecompiledCache {
     /// Looks up the component whose bytes have this sha256. An unusable entry is deleted.
     pub fn get(&self, source_sha256: &[u8; 32]) -> Lookup {
         let path = self.entry_path(source_sha256);
-        let bytes = match private::read(&path) {
+        let bytes = match private::read(&path, self.max_entry_size) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             // Not deleted: the entry may be fine, and another process may be using it.
@@ -379,6 +392,40 @@ mod tests {
             bytes,
             cache,
             key,
+        }
+    }
+
+    #[test]
+    fn a_fifo_or_an_oversized_file_in_place_of_an_entry_is_discarded_without_reading_it() {
+        let filled = filled();
+        let engine = filled.cache.engine.clone();
+        let path = filled.cache.entry_path(&filled.key);
+        let intact_len = std::fs::metadata(&path).unwrap().len();
+
+        std::fs::remove_file(&path).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (component, outcome) = filled
+            .cache
+            .load_or_compile(&filled.key, || compile(&engine, &filled.bytes));
+        assert!(component.is_ok());
+        match outcome {
+            Outcome::Rebuilt { reason } => {
+                assert!(reason.contains("not a regular file"), "{reason}")
+            }
+            other => panic!("expected a rebuild, got {other:?}"),
+        }
+
+        let small = filled.cache.clone().with_max_entry_size(intact_len - 1);
+        let (component, outcome) =
+            small.load_or_compile(&filled.key, || compile(&engine, &filled.bytes));
+        assert!(component.is_ok());
+        match outcome {
+            Outcome::Rebuilt { reason } => assert!(reason.contains("more than the"), "{reason}"),
+            other => panic!("expected a rebuild, got {other:?}"),
         }
     }
 

@@ -43,13 +43,34 @@ pub fn check(path: &Path) -> std::io::Result<()> {
     refuse(path, &std::fs::metadata(path)?)
 }
 
-/// Reads a file that only this process's user can write; `PermissionDenied` otherwise.
-pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
+/// Reads a regular file of at most `max` bytes that only this process's user can write;
+/// `PermissionDenied` otherwise. It is opened without blocking (a FIFO in its place would
+/// block an ordinary open) and its size checked before anything is read.
+pub fn read(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("`{}` is not a regular file", path.display()),
+        ));
+    }
     refuse(path, &meta)?;
+    if meta.len() > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "`{}` is {} bytes, more than the {max} bytes an entry may have",
+                path.display(),
+                meta.len()
+            ),
+        ));
+    }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes)?;
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

@@ -4,15 +4,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use plugmill::source::read_plugin_file;
 
 use crate::args::HostArgs;
 
 pub async fn run(host: &HostArgs, file: &Path) -> anyhow::Result<ExitCode> {
-    let bytes = tokio::fs::read(file)
-        .await
-        .with_context(|| format!("cannot read `{}`", file.display()))?;
     let (manager, _) = plugmill_host::assemble_manager(&host.options())?;
-    let report = manager.inspect(&file.display().to_string(), bytes).await;
+    let artifact = read_plugin_file(file, manager.fetch_limits())
+        .with_context(|| format!("`{}`", file.display()))?;
+    let report = manager.inspect(artifact).await;
     if host.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -37,6 +37,9 @@ pub async fn run(host: &HostArgs, file: &Path) -> anyhow::Result<ExitCode> {
         println!("imports");
         for item in &report.imports {
             println!("  {}: {}", item.name, item.signature);
+        }
+        for warning in &report.warnings {
+            println!("warning  {warning}");
         }
         if report.problems.is_empty() {
             println!("valid: no problems found");

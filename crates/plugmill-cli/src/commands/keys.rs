@@ -31,13 +31,14 @@ pub fn keygen(prefix: &Path) -> anyhow::Result<ExitCode> {
 }
 
 pub fn sign(key: &Path, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let secret = std::fs::read_to_string(key)
-        .with_context(|| format!("cannot read secret key `{}`", key.display()))?;
+    let secret = integrity::read_key_file(key)?;
     let public = integrity::public_key_of(&secret)
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", key.display()))?;
     for file in files {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        let limits = plugmill::source::FetchLimits::default();
+        let bytes = plugmill::source::read_plugin_file(file, limits)
+            .with_context(|| format!("`{}`", file.display()))?
+            .bytes;
         let signature = integrity::sign(&secret, &bytes).map_err(anyhow::Error::msg)?;
         let sig_path = signature_path(file);
         std::fs::write(&sig_path, format!("{signature}\n"))

@@ -42,5 +42,10 @@ async fn loaded(host: &HostArgs) -> anyhow::Result<(Host, LoadReport)> {
 /// Parses a JSON command-line value, saying which option was wrong.
 fn parse_json(option: &str, text: &str) -> anyhow::Result<serde_json::Value> {
     serde_json::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{option} is not valid JSON ({e}): {text}"))
+        .map_err(|e| anyhow::anyhow!("{option} is not valid JSON ({e}): {}", shorten(text)))
+}
+
+/// Input quoted in an error: escaped, and shortened when long.
+fn shorten(text: &str) -> String {
+    plugmill::config::values::shorten(text)
 }

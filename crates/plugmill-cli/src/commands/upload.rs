@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use plugmill::source::{signature_path, S3Source, Uploaded};
+use plugmill::source::{read_plugin_file, FetchLimits, S3Source, Uploaded};
 use serde_json::json;
 
 use crate::args::HostArgs;
@@ -36,14 +36,11 @@ pub async fn run(
             .and_then(|n| n.to_str())
             .filter(|n| n.ends_with(".wasm"))
             .with_context(|| format!("`{}` is not a .wasm file", file.display()))?;
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
-        let mut objects = vec![(name.to_string(), bytes)];
-        let signature = signature_path(file);
-        if signature.is_file() {
-            let bytes = std::fs::read(&signature)
-                .with_context(|| format!("cannot read `{}`", signature.display()))?;
-            objects.push((format!("{name}.sig"), bytes));
+        let artifact = read_plugin_file(file, FetchLimits::default())
+            .with_context(|| format!("`{}`", file.display()))?;
+        let mut objects = vec![(name.to_string(), artifact.bytes.to_vec())];
+        if let Some(signature) = artifact.signature {
+            objects.push((format!("{name}.sig"), signature));
         }
         for (object, bytes) in objects {
             let size = bytes.len();

@@ -15,11 +15,15 @@ pub async fn run(args: &HostArgs, interval: Duration) -> anyhow::Result<ExitCode
     // The reloader's SIGHUP handler is installed before the load: a SIGHUP sent as soon as
     // the load is printed must not end the process.
     let mut reloader = host.spawn_reloader_every(None);
-    let report = host.load().await?;
-    print_outcome(args, "load", &Ok(report))?;
-    let mut watch = host.manager().watch(host.source().clone(), interval);
+    // So are SIGTERM and SIGINT: they stop the watch at any point, the first load included.
     let shutdown = plugmill_host::shutdown_signal();
     tokio::pin!(shutdown);
+    let report = tokio::select! {
+        report = host.load() => report?,
+        _ = &mut shutdown => return Ok(ExitCode::SUCCESS),
+    };
+    print_outcome(args, "load", &Ok(report))?;
+    let mut watch = host.manager().watch(host.source().clone(), interval);
     loop {
         tokio::select! {
             outcome = watch.next() => match outcome {

@@ -13,6 +13,7 @@
 //! strict = false
 //! unknown_imports = "reject"   # or "trap"
 //! cache_dir = "/var/cache/plugmill"   # compiled plugins, reused across starts
+//! max_plugin_size = "64 MiB"   # larger plugin files are refused before they are read
 //! reload_interval = "10s"      # poll the source for changes (server and worker)
 //!
 //! [trust]
@@ -46,6 +47,9 @@
 //! names the file, the line and the key.
 
 mod sections;
+pub mod values;
+
+pub use values::{ByteSize, HumanDuration};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -115,10 +119,10 @@ impl fmt::Debug for ConfigText {
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Deadline of one call.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "values::duration")]
     pub call_timeout: Option<Duration>,
     /// Deadline for reading a manifest at load.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "values::duration")]
     pub manifest_timeout: Option<Duration>,
     /// Linear memory per instance, in MiB.
     pub max_memory_mib: Option<usize>,
@@ -146,8 +150,11 @@ pub struct LoadingConfig {
     /// `s3://bucket/prefix/`.
     pub plugins: Option<String>,
     /// How often a long-running front end polls the source for changes.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "values::duration")]
     pub reload_interval: Option<Duration>,
+    /// The largest plugin file loaded (default 64 MiB); larger ones are refused from their
+    /// size, before they are read.
+    pub max_plugin_size: Option<ByteSize>,
 }
 
 /// What to do with imports no host interface provides.
@@ -184,7 +191,7 @@ pub struct TrustConfig {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct PluginConfig {
     /// Deadline of one call to this plugin.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "values::duration")]
     pub call_timeout: Option<Duration>,
     /// Deadlines of single hooks, routes handlers or tasks.
     #[serde(default)]
@@ -206,10 +213,6 @@ pub struct PluginConfig {
     #[serde(default)]
     pub network: Vec<String>,
 }
-
-/// A duration written as text, e.g. `"250ms"`.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-pub struct HumanDuration(#[serde(with = "humantime_serde")] pub Duration);
 
 /// One directory grant.
 #[derive(Clone, Debug, Deserialize)]
@@ -235,19 +238,33 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// An error about the configuration in `file`.
+    /// An error about the configuration in `file`. Credentials in the message (a URL's
+    /// password, a `password=` parameter) are redacted.
     pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
-            message: message.into(),
+            message: crate::redact_secrets(&message.into()),
         }
     }
+}
+
+/// A TOML error as "line L, column C: what is wrong", without the quoted line TOML adds
+/// (the line may hold a secret).
+fn describe_toml_error(error: &toml::de::Error, text: &str) -> String {
+    let message = error.message().trim_end();
+    let Some(span) = error.span() else {
+        return message.to_string();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 impl HostConfig {
     /// Parses configuration text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
-        let error = |e: toml::de::Error| ConfigError::new(file, e.to_string().trim_end());
+        let error = |e: toml::de::Error| ConfigError::new(file, describe_toml_error(&e, text));
         let mut config: HostConfig = toml::from_str(text).map_err(error)?;
         config.source = file.to_string();
         config.text = ConfigText(text.to_string());
@@ -319,7 +336,7 @@ impl HostConfig {
         self.base.as_deref()
     }
 
-    /// An error about this configuration.
+    /// An error about this configuration (credentials in it are redacted).
     pub fn error(&self, message: impl Into<String>) -> ConfigError {
         let file = if self.source.is_empty() {
             "<configuration>"
@@ -330,7 +347,7 @@ impl HostConfig {
     }
 
     fn toml_error(&self, error: toml::de::Error) -> ConfigError {
-        self.error(error.to_string().trim_end())
+        self.error(describe_toml_error(&error, &self.text.0))
     }
 
     fn resolve_paths(&mut self) {

@@ -11,12 +11,16 @@ use wasmtime::component::Linker;
 
 use super::PluginManager;
 use crate::capabilities::{self, Capability};
+use crate::config::values::check_count;
 use crate::config::{ConfigError, HostConfig, PluginConfig, UnknownImportsConfig};
 use crate::grants::Merge as _;
 use crate::loader::{LoadOptions, PluginSettings, UnknownImports};
 use crate::runtime::sandbox::DirGrant;
 use crate::runtime::sandbox::WasiGrants;
-use crate::runtime::{Allocation, HostState, LinkerExtension, Runtime, RuntimeOptions};
+use crate::runtime::{bounds, Allocation, HostState, LinkerExtension, Runtime, RuntimeOptions};
+
+/// The largest `max_plugin_size` accepted: 1 GiB.
+const MAX_PLUGIN_SIZE: u64 = 1 << 30;
 
 /// Cache entries not used for this long are deleted when a manager starts.
 const CACHE_ENTRIES_UNUSED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -256,6 +260,14 @@ impl ManagerBuilder {
     /// settings and grants. Environment variables are read, directories checked and network
     /// names resolved now, so a bad grant is an error here and not at the first call.
     pub fn config(mut self, config: &HostConfig) -> Result<Self, ConfigError> {
+        let mut sections = Vec::new();
+        let mut plugin_keys = Vec::new();
+        for capability in &self.capabilities {
+            sections.extend_from_slice(capability.config_sections());
+            plugin_keys.extend_from_slice(capability.plugin_keys());
+        }
+        // A misspelled key is reported before anything it might have changed.
+        config.check_keys(&sections, &plugin_keys)?;
         let limits = &config.limits;
         if let Some(timeout) = limits.call_timeout {
             self.runtime.call_timeout = timeout;
@@ -264,18 +276,36 @@ impl ManagerBuilder {
             self.runtime.manifest_timeout = timeout;
         }
         if let Some(mib) = limits.max_memory_mib {
-            self.runtime.max_memory_bytes = mib.saturating_mul(1 << 20);
+            check_count(
+                "[limits] max_memory_mib",
+                mib as u64,
+                (bounds::MAX_MEMORY_BYTES >> 20) as u64,
+            )
+            .map_err(|e| config.error(e))?;
+            self.runtime.max_memory_bytes = mib << 20;
         }
         if let Some(kib) = limits.output_capture_kib {
-            self.runtime.output_capture_bytes = kib.saturating_mul(1 << 10);
+            check_count(
+                "[limits] output_capture_kib",
+                kib as u64,
+                (bounds::MAX_OUTPUT_CAPTURE_BYTES >> 10) as u64,
+            )
+            .map_err(|e| config.error(e))?;
+            self.runtime.output_capture_bytes = kib << 10;
         }
         self.runtime.fuel = limits.fuel.or(self.runtime.fuel);
-        self.load.strict |= config.loading.strict;
-        if let Some(dir) = &config.loading.cache_dir {
+        let loading = &config.loading;
+        self.load.strict |= loading.strict;
+        if let Some(dir) = &loading.cache_dir {
             self.cache_dir = Some(dir.clone());
         }
-        if config.loading.unknown_imports == UnknownImportsConfig::Trap {
+        if loading.unknown_imports == UnknownImportsConfig::Trap {
             self.load.unknown_imports = UnknownImports::Trap;
+        }
+        if let Some(size) = loading.max_plugin_size {
+            self.load.limits.max_plugin_size = size
+                .within(1, MAX_PLUGIN_SIZE)
+                .map_err(|e| config.error(format!("[loading] max_plugin_size: {e}")))?;
         }
         let trust = &config.trust;
         self.load.trust.require_signatures |= trust.require_signatures;
@@ -286,12 +316,8 @@ impl ManagerBuilder {
                 .map_err(|e| config.error(format!("[trust] public_keys: {e}")))?;
         }
         for file in &trust.public_key_files {
-            let key = std::fs::read_to_string(file).map_err(|e| {
-                config.error(format!(
-                    "[trust] public_key_files: `{}` cannot be read: {e}",
-                    file.display()
-                ))
-            })?;
+            let key = crate::loader::integrity::read_key_file(file)
+                .map_err(|e| config.error(format!("[trust] public_key_files: {e}")))?;
             self.load.trust.trust_key(&key).map_err(|e| {
                 config.error(format!(
                     "[trust] public_key_files: `{}`: {e}",
@@ -310,27 +336,43 @@ impl ManagerBuilder {
                 .map_err(|e| config.error(format!("[plugins.{name}] {e}")))?;
             self.settings(name).merge(&settings);
         }
-        let mut sections = Vec::new();
-        let mut plugin_keys = Vec::new();
         for capability in &mut self.capabilities {
             capability.configure(config)?;
-            sections.extend_from_slice(capability.config_sections());
-            plugin_keys.extend_from_slice(capability.plugin_keys());
         }
-        config.check_keys(&sections, &plugin_keys)?;
         Ok(self)
     }
 
-    /// Builds the engine and the linker: checks every capability's configuration, then
-    /// links WASI, the capabilities and the embedder's interfaces.
-    pub fn build(self) -> anyhow::Result<PluginManager> {
+    /// Builds the engine and the linker: checks every setting and every capability's
+    /// configuration, then links WASI, the capabilities and the embedder's interfaces.
+    pub fn build(mut self) -> anyhow::Result<PluginManager> {
+        let mut problems = self.runtime.problems();
+        for (plugin, settings) in self.load.settings.iter() {
+            problems.extend(
+                settings
+                    .problems()
+                    .into_iter()
+                    .map(|problem| format!("[plugins.{plugin}] {problem}")),
+            );
+        }
+        if let Err(problem) = check_count(
+            "max_plugin_size",
+            self.load.limits.max_plugin_size,
+            MAX_PLUGIN_SIZE,
+        ) {
+            problems.push(problem);
+        }
+        if !problems.is_empty() {
+            anyhow::bail!("unusable settings: {}", problems.join("; "));
+        }
         for capability in &self.capabilities {
             capability.check()?;
         }
+        self.runtime.meter_fuel |= self.load.settings.iter().any(|(_, s)| s.fuel.is_some());
         let runtime = Runtime::new(self.runtime, self.capabilities, &self.extensions)?;
         let mut load = self.load;
         if let Some(dir) = &self.cache_dir {
-            let cache = PrecompiledCache::open(dir, runtime.engine())?;
+            let cache = PrecompiledCache::open(dir, runtime.engine())?
+                .with_max_entry_size(load.limits.max_plugin_size.saturating_mul(16));
             let pruned = cache.prune(CACHE_ENTRIES_UNUSED_FOR);
             if pruned > 0 {
                 tracing::info!(pruned, dir = %dir.display(), "deleted precompiled entries unused for 30 days");
@@ -348,6 +390,13 @@ impl ManagerBuilder {
 
 /// Turns one `[plugins.NAME]` table into settings, resolving grants against the host.
 fn plugin_settings(name: &str, plugin: &PluginConfig) -> Result<PluginSettings, String> {
+    if let Some(warm) = plugin.warm_instances {
+        check_count(
+            "warm_instances",
+            warm as u64,
+            bounds::MAX_WARM_INSTANCES as u64,
+        )?;
+    }
     let mut wasi = WasiGrants::default();
     for variable in &plugin.env {
         match std::env::var(variable) {

@@ -125,6 +125,25 @@ impl CallError {
         )
     }
 
+    /// What kind of failure this is, as stable kebab-case text for software to act on:
+    /// `not-found`, `bad-arguments`, `bad-input`, `plugin-error`, `trap`, `deadline`,
+    /// `fuel`, `resource-limit`, `host`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::RouteNotFound(_)
+            | CallError::TaskNotFound(_)
+            | CallError::NoSuchFunction { .. } => "not-found",
+            CallError::BadArguments { .. } => "bad-arguments",
+            CallError::BadInput(_) => "bad-input",
+            CallError::Plugin { .. } => "plugin-error",
+            CallError::Trap { .. } => "trap",
+            CallError::DeadlineExceeded { .. } => "deadline",
+            CallError::FuelExhausted { .. } => "fuel",
+            CallError::ResourceLimit { .. } => "resource-limit",
+            CallError::Host { .. } => "host",
+        }
+    }
+
     /// Whether the caller asked for something that does not exist or passed bad input.
     pub fn is_caller_error(&self) -> bool {
         matches!(

@@ -228,6 +228,49 @@ pub fn json_to_val(value: &Value, ty: &Type) -> Result<Val, String> {
     }
 }
 
+/// The deepest nesting of a handler's answer parsed as JSON: deeper answers stay text.
+pub const MAX_ANSWER_DEPTH: usize = 1_000;
+
+/// A handler's `Ok` string: the JSON it holds (nested up to [`MAX_ANSWER_DEPTH`] levels,
+/// well past serde_json's default of 128), else the string itself.
+pub fn answer_to_json(text: String) -> Value {
+    if nesting_depth(&text) > MAX_ANSWER_DEPTH {
+        tracing::debug!(
+            max = MAX_ANSWER_DEPTH,
+            "a handler's answer nests too deep to be parsed; kept as text"
+        );
+        return Value::String(text);
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(&text);
+    // Bounded by the scan above, so parsing cannot exhaust the stack.
+    deserializer.disable_recursion_limit();
+    let parsed = serde::Deserialize::deserialize(&mut deserializer)
+        .and_then(|value: Value| deserializer.end().map(|()| value));
+    parsed.unwrap_or(Value::String(text))
+}
+
+/// The deepest nesting of arrays and objects in `text`, strings skipped (an upper bound for
+/// text that is not JSON).
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in text.bytes() {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Converts a component value to JSON.
 pub fn val_to_json(val: &Val) -> Value {
     match val {
@@ -347,5 +390,23 @@ fn short(value: &Value) -> String {
         )
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_nested_past_serde_s_default_limit_is_json() {
+        let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+        assert!(answer_to_json(deep).is_array());
+        let too_deep = "[".repeat(MAX_ANSWER_DEPTH + 1);
+        assert!(answer_to_json(too_deep).is_string());
+        assert_eq!(
+            answer_to_json("not json".into()),
+            Value::String("not json".into())
+        );
+        assert_eq!(answer_to_json(r#"{"a": "[[["}"#.into())["a"], "[[[");
     }
 }

@@ -56,7 +56,7 @@ pub type HookResults<T> = Vec<PluginOutcome<T>>;
 /// Loads plugins and dispatches calls to them.
 pub struct PluginManager {
     runtime: Arc<Runtime>,
-    load_options: LoadOptions,
+    load_options: Arc<LoadOptions>,
     registry: RwLock<Arc<Registry>>,
     /// Held while a load or reload builds its registry, so two never interleave.
     reloading: tokio::sync::Mutex<()>,
@@ -71,7 +71,7 @@ impl PluginManager {
     pub(crate) fn new(runtime: Arc<Runtime>, load_options: LoadOptions) -> Self {
         Self {
             runtime,
-            load_options,
+            load_options: Arc::new(load_options),
             registry: RwLock::new(Arc::default()),
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -104,9 +104,18 @@ impl PluginManager {
             .clone()
     }
 
-    /// Inspects one plugin file without registering it.
-    pub async fn inspect(&self, file: &str, bytes: Vec<u8>) -> loader::inspect::Inspection {
-        loader::inspect::inspect(&self.runtime, file, bytes).await
+    /// Inspects one plugin file (bytes and signature) without registering it, with the checks
+    /// and settings a load would apply: a valid inspection means it would load.
+    pub async fn inspect(
+        &self,
+        artifact: crate::source::PluginArtifact,
+    ) -> loader::inspect::Inspection {
+        loader::inspect::inspect(&self.runtime, &self.load_options, artifact).await
+    }
+
+    /// How much a source may read of each file, as configured.
+    pub fn fetch_limits(&self) -> crate::source::FetchLimits {
+        self.load_options.limits
     }
 
     /// Calls `hook` on every registered plugin, concurrently, with dynamically typed
@@ -293,7 +302,7 @@ fn handler_output(plugin: &str, handler: &str, results: Vec<Val>) -> Result<Valu
     match results.into_iter().next() {
         None | Some(Val::Result(Ok(None))) => Ok(Value::Null),
         Some(Val::Result(Ok(Some(value)))) => match *value {
-            Val::String(text) => Ok(serde_json::from_str(&text).unwrap_or(Value::String(text))),
+            Val::String(text) => Ok(json::answer_to_json(text)),
             other => Ok(json::val_to_json(&other)),
         },
         Some(Val::Result(Err(message))) => Err(CallError::Plugin {

@@ -16,10 +16,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::PluginManager;
-use crate::loader::{self, Changes, LoadError, LoadReport, LoadWarning, Problem, Rejection};
+use crate::loader::{
+    self, Changes, LoadError, LoadReport, LoadWarning, Problem, Rejection, RejectionCode,
+};
 use crate::plugin::Plugin;
 use crate::registry::Registry;
 use crate::source::{PluginSource, Versions};
+
+/// The shortest interval between polls of a watched source.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 impl PluginManager {
     /// Loads every plugin of `source` into a new registry, compiling each (or loading it from
@@ -47,6 +52,8 @@ impl PluginManager {
     /// once while the same error repeats. Files that could not be read are retried at every
     /// poll. Dropping the `Watch` stops the polling.
     pub fn watch(self: &Arc<Self>, source: Arc<dyn PluginSource>, interval: Duration) -> Watch {
+        // Bounded: a zero interval would spin (and tokio refuses it), a huge one overflow.
+        let interval = interval.clamp(MIN_POLL_INTERVAL, crate::config::values::MAX_DURATION);
         let (sender, events) = mpsc::unbounded_channel();
         let poller = Poller {
             manager: Arc::clone(self),
@@ -66,7 +73,7 @@ impl PluginManager {
         keep_previous: bool,
     ) -> Result<LoadReport, LoadError> {
         let _one_at_a_time = self.reloading.lock().await;
-        let fetched = source.fetch().await?;
+        let fetched = source.fetch(self.load_options.limits).await?;
         let previous = self.registry();
         let carried_over = keep_previous.then_some(previous.as_ref());
         let loaded = loader::load(
@@ -77,10 +84,11 @@ impl PluginManager {
         )
         .await;
         let mut rejected = loaded.rejected;
-        rejected.extend(fetched.unreadable.iter().map(|unreadable| {
-            let problem =
-                Problem::new(loader::RejectionCode::Unreadable, unreadable.reason.clone());
-            Rejection::new(unreadable.file.clone(), None, problem)
+        let unreadable = (fetched.unreadable.iter()).map(|s| (s, RejectionCode::Unreadable));
+        let too_large = (fetched.too_large.iter()).map(|s| (s, RejectionCode::TooLarge));
+        rejected.extend(unreadable.chain(too_large).map(|(skipped, code)| {
+            let problem = Problem::new(code, skipped.reason.clone());
+            Rejection::new(skipped.file.clone(), None, problem)
         }));
         let (registry, refused) = if keep_previous {
             build_keeping_previous(&previous, loaded.plugins, &rejected)

@@ -69,7 +69,7 @@ pub(crate) fn compile_all<T: Sync>(
         .par_iter()
         .map(|input| {
             let (bytes, sha256) = parts(input);
-            let (component, cache) = match cache {
+            let one = || match cache {
                 Some(cache) if header_problem(bytes).is_none() => {
                     let (component, outcome) =
                         cache.load_or_compile(sha256, || compile(engine, bytes));
@@ -77,6 +77,20 @@ pub(crate) fn compile_all<T: Sync>(
                 }
                 _ => (compile(engine, bytes), None),
             };
+            // A panic while compiling one file fails that file, not the whole load.
+            let (component, cache) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(one))
+                .unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("no message");
+                    let problem = Problem::new(
+                        RejectionCode::LoadFailed,
+                        format!("compiling failed in the host: {message}"),
+                    );
+                    (Err(problem), None)
+                });
             Compiled { component, cache }
         })
         .collect()

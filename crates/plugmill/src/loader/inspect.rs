@@ -1,6 +1,8 @@
 //! `plugmill inspect`: everything about one plugin file without registering it: the manifest,
 //! every export and import with its signature, and every problem the loader would reject it
-//! for.
+//! for. It runs the loader's own checks with the manager's settings (size, sha256 pins,
+//! signatures, links, manifest rules, exports, grants), so a valid inspection means the
+//! plugin would load.
 
 use std::sync::Arc;
 
@@ -8,9 +10,11 @@ use serde::Serialize;
 
 use super::manifest::{check_manifest, Route};
 use super::{
-    check_exports, compile, imports, link, read_manifest, signature, LoadOptions, UnknownImports,
+    check_exports, compile, link, read_manifest, signature, validate, LoadOptions, Problem,
+    UnknownImports,
 };
 use crate::runtime::Runtime;
+use crate::source::PluginArtifact;
 
 /// One export or import and its signature.
 #[derive(Clone, Debug, Serialize)]
@@ -38,6 +42,8 @@ pub struct Inspection {
     pub imports: Vec<InspectionItem>,
     /// Every reason the loader would reject the plugin. Empty for a valid plugin.
     pub problems: Vec<String>,
+    /// What the plugin would load with a warning about.
+    pub warnings: Vec<String>,
 }
 
 impl Inspection {
@@ -47,16 +53,33 @@ impl Inspection {
     }
 }
 
-/// Inspects one plugin file's bytes.
-pub async fn inspect(runtime: &Arc<Runtime>, file: &str, bytes: Vec<u8>) -> Inspection {
+/// Inspects one plugin file (its bytes and signature) with the loader's checks and settings.
+pub async fn inspect(
+    runtime: &Arc<Runtime>,
+    options: &LoadOptions,
+    artifact: PluginArtifact,
+) -> Inspection {
     let mut report = Inspection::default();
+    let problem = |report: &mut Inspection, problem: Problem| report.problems.push(problem.message);
+    let max = options.limits.max_plugin_size;
+    if artifact.bytes.len() as u64 > max {
+        report.problems.push(format!(
+            "it is {} bytes, more than the {max} bytes allowed ([loading] max_plugin_size)",
+            artifact.bytes.len()
+        ));
+        return report;
+    }
+    if let Err(refused) = options.trust.verify(&artifact) {
+        problem(&mut report, refused);
+    }
     let engine = runtime.engine().clone();
-    let sha256 = compile::sha256(&bytes);
+    let sha256 = compile::sha256(&artifact.bytes);
+    let bytes = artifact.bytes.clone();
     let compiled = tokio::task::spawn_blocking(move || compile::compile(&engine, &bytes)).await;
     let component = match compiled {
         Ok(Ok(component)) => component,
-        Ok(Err(problem)) => {
-            report.problems.push(problem.message);
+        Ok(Err(refused)) => {
+            problem(&mut report, refused);
             return report;
         }
         Err(error) => {
@@ -82,44 +105,51 @@ pub async fn inspect(runtime: &Arc<Runtime>, file: &str, bytes: Vec<u8>) -> Insp
             signature: signature::describe_item(engine, &item.ty),
         })
         .collect();
-    let (missing, _) = imports::missing_imports(engine, runtime.linker(), &component);
-    if !missing.is_empty() {
-        report.problems.push(imports::describe_missing(&missing));
-    }
-    let lenient = LoadOptions {
-        unknown_imports: UnknownImports::Trap,
-        ..LoadOptions::default()
-    };
-    let linked = match link(
-        runtime,
-        file.to_string(),
-        sha256,
-        component.clone(),
-        &lenient,
-    ) {
+    let file = artifact.file;
+    let linked = match link(runtime, file.clone(), sha256, component.clone(), options) {
         Ok(linked) => linked,
-        Err(problem) => {
-            report.problems.push(problem.message);
+        Err(refused) => {
+            problem(&mut report, refused);
+            // Linked leniently all the same, to show the manifest.
+            let lenient = LoadOptions {
+                unknown_imports: UnknownImports::Trap,
+                ..LoadOptions::default()
+            };
+            let Ok(linked) = link(runtime, file, sha256, component.clone(), &lenient) else {
+                return report;
+            };
+            if let Ok(manifest) = read_manifest(runtime, &linked).await {
+                report.problems.extend(check_manifest(&manifest));
+                let export_problems = check_exports(runtime, &component, &manifest).1;
+                report
+                    .problems
+                    .extend(export_problems.into_iter().map(|p| p.message));
+                report.describe(manifest);
+            }
+            report.problems.dedup();
             return report;
         }
     };
     let manifest = match read_manifest(runtime, &linked).await {
         Ok(manifest) => manifest,
-        Err(problem) => {
-            report.problems.push(problem.message);
+        Err(refused) => {
+            problem(&mut report, refused);
             return report;
         }
     };
-    report.problems.extend(check_manifest(&manifest));
-    report.problems.extend(
-        check_exports(runtime, &component, &manifest)
-            .1
-            .into_iter()
-            .map(|problem| problem.message),
-    );
-    report.plugin_name = Some(manifest.plugin_name);
-    report.hooks = manifest.hooks;
-    report.routes = manifest.routes;
-    report.tasks = manifest.tasks;
+    match validate(runtime, linked, manifest.clone(), options) {
+        Ok(plugin) => report.warnings = plugin.warnings().to_vec(),
+        Err(refused) => problem(&mut report, refused),
+    }
+    report.describe(manifest);
     report
+}
+
+impl Inspection {
+    fn describe(&mut self, manifest: super::Manifest) {
+        self.plugin_name = Some(manifest.plugin_name);
+        self.hooks = manifest.hooks;
+        self.routes = manifest.routes;
+        self.tasks = manifest.tasks;
+    }
 }

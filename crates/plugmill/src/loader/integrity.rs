@@ -2,8 +2,10 @@
 //! the host's trust configuration before anything is compiled.
 //!
 //! A signature is a detached `<file>.sig` beside the `.wasm`: the base64 of the 64-byte ed25519
-//! signature of the file's bytes. Keys are base64 text too: a 32-byte secret seed
-//! (`plugmill keygen` writes it with mode 0600) and a 32-byte public key.
+//! signature of the file's bytes. Keys are base64 text too: a 32-byte public key, and a
+//! 32-byte secret seed marked `plugmill-ed25519-secret:` (`plugmill keygen` writes it with
+//! mode 0600). The mark is what tells the two apart: a public key given where the secret one
+//! is expected, or the other way round, is refused rather than used.
 
 use std::collections::HashMap;
 
@@ -109,30 +111,61 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// A new key pair: (secret seed, public key), both base64.
+/// The mark that begins a secret key's text.
+pub const SECRET_KEY_MARK: &str = "plugmill-ed25519-secret:";
+
+/// The largest key file read.
+pub const MAX_KEY_FILE: u64 = 4 << 10;
+
+/// A new key pair: (secret key text, marked; public key, base64).
 pub fn generate_key_pair() -> Result<(String, String), KeyError> {
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| format!("no randomness available: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
     Ok((
-        BASE64.encode(seed),
+        format!("{SECRET_KEY_MARK}{}", BASE64.encode(seed)),
         BASE64.encode(key.verifying_key().as_bytes()),
     ))
 }
 
-/// Signs `bytes` with a secret seed given as base64; returns the signature as base64.
+/// Signs `bytes` with a secret key (as `plugmill keygen` writes it); returns the signature
+/// as base64.
 pub fn sign(secret_key: &str, bytes: &[u8]) -> Result<String, KeyError> {
-    let seed: [u8; 32] = decode_exact(secret_key, "secret key")?;
+    let seed = parse_secret_key(secret_key)?;
     Ok(BASE64.encode(SigningKey::from_bytes(&seed).sign(bytes).to_bytes()))
 }
 
-/// The public key of a secret seed, both base64.
+/// The public key (base64) of a secret key.
 pub fn public_key_of(secret_key: &str) -> Result<String, KeyError> {
-    let seed: [u8; 32] = decode_exact(secret_key, "secret key")?;
+    let seed = parse_secret_key(secret_key)?;
     Ok(BASE64.encode(SigningKey::from_bytes(&seed).verifying_key().as_bytes()))
 }
 
+/// The text of a key file: a regular file of at most [`MAX_KEY_FILE`] bytes.
+pub fn read_key_file(path: &std::path::Path) -> Result<String, KeyError> {
+    crate::files::read_regular_text(path, MAX_KEY_FILE)
+        .map_err(|e| KeyError(format!("`{}` cannot be read: {e}", path.display())))
+}
+
+fn parse_secret_key(text: &str) -> Result<[u8; 32], String> {
+    let text = text.trim();
+    match text.strip_prefix(SECRET_KEY_MARK) {
+        Some(seed) => decode_exact(seed, "secret key"),
+        None if decode_exact::<32>(text, "key").is_ok() => Err(format!(
+            "this is not a secret key: a bare base64 key is what a public key (`.pub`) looks like; secret keys written by `plugmill keygen` begin with `{SECRET_KEY_MARK}`"
+        )),
+        None => Err(format!(
+            "this is not a secret key: secret keys written by `plugmill keygen` begin with `{SECRET_KEY_MARK}`"
+        )),
+    }
+}
+
 fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
+    if text.trim().starts_with(SECRET_KEY_MARK) {
+        return Err(
+            "this is a secret key, not a public one: trust the public key (the `.pub` file `plugmill keygen` wrote beside it), and keep the secret key private".into(),
+        );
+    }
     let bytes: [u8; 32] = decode_exact(text, "public key")?;
     VerifyingKey::from_bytes(&bytes).map_err(|e| format!("not an ed25519 public key: {e}"))
 }
@@ -162,7 +195,7 @@ mod tests {
     fn artifact(bytes: &[u8], signature: Option<String>) -> PluginArtifact {
         PluginArtifact {
             file: "plugins/p.wasm".into(),
-            bytes: bytes.to_vec(),
+            bytes: bytes.to_vec().into(),
             signature: signature.map(String::into_bytes),
         }
     }
@@ -216,6 +249,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("64 hex digits"));
+    }
+
+    #[test]
+    fn a_public_key_is_never_taken_for_the_secret_one_nor_the_other_way_round() {
+        let (secret, public) = generate_key_pair().unwrap();
+        let error = sign(&public, b"plugin").unwrap_err().to_string();
+        assert!(
+            error.contains("not a secret key") && error.contains(".pub"),
+            "{error}"
+        );
+        let mut policy = TrustPolicy::default();
+        let error = policy.trust_key(&secret).unwrap_err().to_string();
+        assert!(error.contains("this is a secret key"), "{error}");
+        assert!(sign(&secret, b"plugin").is_ok());
     }
 
     #[test]

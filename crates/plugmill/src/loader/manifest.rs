@@ -55,12 +55,14 @@ pub fn check_plugin_name(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
     {
         return Err(format!(
-            "the plugin name `{name}` contains {bad:?}; {rules}"
+            "the plugin name `{}` contains {bad:?}; {rules}",
+            shown(name)
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(format!(
-            "the plugin name `{name}` does not start with a letter; {rules}"
+            "the plugin name `{}` does not start with a letter; {rules}",
+            shown(name)
         ));
     }
     Ok(())
@@ -81,14 +83,17 @@ pub fn check_manifest(manifest: &Manifest) -> Vec<String> {
     let prefix = route_prefix(&manifest.plugin_name);
     let mut seen = std::collections::HashSet::new();
     for route in &manifest.routes {
+        let path = shown(&route.path);
         if !route.path.starts_with(&prefix) || route.path.len() == prefix.len() {
             problems.push(format!(
-                "route `{}` is outside the plugin's prefix: routes of `{}` must start with `{prefix}` and name something after it",
-                route.path, manifest.plugin_name
+                "route `{path}` is outside the plugin's prefix: routes of `{}` must start with `{prefix}` and name something after it",
+                shown(&manifest.plugin_name)
             ));
+        } else if let Some(problem) = path_problem(&route.path) {
+            problems.push(format!("route `{path}` {problem}"));
         }
         if !seen.insert(route.path.as_str()) {
-            problems.push(format!("route `{}` is declared twice", route.path));
+            problems.push(format!("route `{path}` is declared twice"));
         }
     }
     for (kind, names) in [("hook", &manifest.hooks), ("task", &manifest.tasks)] {
@@ -97,6 +102,30 @@ pub fn check_manifest(manifest: &Manifest) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Longest route path accepted.
+pub const MAX_PATH_LEN: usize = 256;
+
+/// What is wrong with a route path's characters, if anything: routes become URL paths.
+fn path_problem(path: &str) -> Option<String> {
+    if path.len() > MAX_PATH_LEN {
+        return Some(format!(
+            "is {} bytes long, more than {MAX_PATH_LEN}",
+            path.len()
+        ));
+    }
+    let bad = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.~/".contains(*c)))?;
+    Some(format!(
+        "contains {bad:?}: route paths are made of letters, digits, '-', '_', '.', '~' and '/'"
+    ))
+}
+
+/// A name from a manifest as messages quote it: control characters escaped, long names cut.
+pub fn shown(name: &str) -> String {
+    crate::config::values::shorten(name)
 }
 
 #[cfg(test)]
@@ -140,6 +169,18 @@ mod tests {
         let problems = check_manifest(&manifest("a", &["/b/x", "/ab/x", "/a/", "/a"]));
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].contains("outside the plugin's prefix"));
+    }
+
+    #[test]
+    fn route_paths_are_url_path_characters_and_quoted_escaped() {
+        let problems = check_manifest(&manifest(
+            "a",
+            &["/a/x y", "/a/\nforged line", "/a/ok-1.2_~/x"],
+        ));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("contains ' '"), "{problems:?}");
+        assert!(problems[1].contains("/a/\\nforged line"), "{problems:?}");
+        assert!(!problems.iter().any(|p| p.contains('\n')));
     }
 
     #[test]

@@ -38,7 +38,7 @@ use crate::registry::{FastMap, Registry};
 use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::warm::WarmPool;
 use crate::runtime::{DeadlineExceeded, HostState, Runtime};
-use crate::source::{PluginArtifact, Skipped, SourceError};
+use crate::source::{FetchLimits, PluginArtifact, Skipped, SourceError};
 use manifest::Manifest;
 
 /// The interface every plugin exports.
@@ -74,6 +74,31 @@ pub struct PluginSettings {
     pub imports: Vec<String>,
 }
 
+impl PluginSettings {
+    /// Settings that would overflow or size memory beyond reason, one message each.
+    pub(crate) fn problems(&self) -> Vec<String> {
+        use crate::config::values::{check_count, check_duration};
+        let mut problems = Vec::new();
+        let timeouts = self
+            .timeout
+            .iter()
+            .map(|t| ("call_timeout".to_string(), *t));
+        let functions = (self.function_timeouts.iter()).map(|(f, t)| (format!("timeouts.{f}"), *t));
+        for (name, timeout) in timeouts.chain(functions) {
+            if let Err(problem) = check_duration(timeout) {
+                problems.push(format!("{name}: {problem}"));
+            }
+        }
+        if let Some(warm) = self.warm_instances {
+            let max = crate::runtime::bounds::MAX_WARM_INSTANCES as u64;
+            if let Err(problem) = check_count("warm_instances", warm as u64, max) {
+                problems.push(problem);
+            }
+        }
+        problems
+    }
+}
+
 impl Merge for PluginSettings {
     fn merge(&mut self, own: &Self) {
         self.timeout.merge(&own.timeout);
@@ -98,6 +123,8 @@ pub struct LoadOptions {
     pub trust: integrity::TrustPolicy,
     /// Where compiled plugins are kept between starts, if anywhere.
     pub cache: Option<PrecompiledCache>,
+    /// How much of each file a source may read.
+    pub limits: FetchLimits,
 }
 
 /// The outcome of a load or reload: what is registered now, what was rejected, what the
@@ -219,12 +246,25 @@ struct Hashed {
 pub(crate) async fn load(
     runtime: &Arc<Runtime>,
     artifacts: Vec<PluginArtifact>,
-    options: &LoadOptions,
+    options: &Arc<LoadOptions>,
     previous: Option<&Registry>,
 ) -> Loaded {
     let mut rejected = Vec::new();
     let mut trusted = Vec::with_capacity(artifacts.len());
     for artifact in artifacts {
+        // A source of the embedder's may not respect the limit: checked again here.
+        let max = options.limits.max_plugin_size;
+        if artifact.bytes.len() as u64 > max {
+            let problem = Problem::new(
+                RejectionCode::TooLarge,
+                format!(
+                    "it is {} bytes, more than the {max} bytes allowed ([loading] max_plugin_size)",
+                    artifact.bytes.len()
+                ),
+            );
+            rejected.push(Rejection::new(artifact.file, None, problem));
+            continue;
+        }
         match options.trust.verify(&artifact) {
             Ok(()) => trusted.push(artifact),
             Err(problem) => rejected.push(Rejection::new(artifact.file, None, problem)),
@@ -274,44 +314,31 @@ pub(crate) async fn load(
         }
     }
 
-    let manifests = futures::future::join_all(linked.into_iter().map(|l| {
-        let runtime = runtime.clone();
+    // Each plugin's manifest is read and checked on a task of its own: a failure of the
+    // host there (a panic in a capability, say) is that plugin's rejection, never a plugin
+    // that silently disappears.
+    let checked = futures::future::join_all(linked.into_iter().map(|l| {
+        let (runtime, options) = (runtime.clone(), options.clone());
         let file = l.file.clone();
         async move {
-            let handle = tokio::spawn(async move {
-                let manifest = read_manifest(&runtime, &l).await;
-                (l, manifest)
-            });
+            let handle =
+                tokio::spawn(async move { read_and_validate(&runtime, l, &options).await });
             handle.await.map_err(|error| (file, error))
         }
     }))
     .await;
-
-    for joined in manifests {
-        let (l, manifest) = match joined {
-            Ok(pair) => pair,
+    for outcome in checked {
+        match outcome {
+            Ok(Ok(plugin)) => plugins.push(Arc::new(plugin)),
+            Ok(Err(rejection)) => rejected.push(rejection),
             Err((file, error)) => {
-                tracing::error!(%file, %error, "a manifest reader task failed");
+                tracing::error!(%file, %error, "loading a plugin failed in the host");
                 let problem = Problem::new(
                     RejectionCode::LoadFailed,
-                    format!("reading the manifest failed in the host: {error}"),
+                    format!("loading failed in the host: {error}"),
                 );
                 rejected.push(Rejection::new(file, None, problem));
-                continue;
             }
-        };
-        let manifest = match manifest {
-            Ok(m) => m,
-            Err(problem) => {
-                rejected.push(Rejection::new(l.file, None, problem));
-                continue;
-            }
-        };
-        let name = manifest.plugin_name.clone();
-        let file = l.file.clone();
-        match validate(runtime, l, manifest, options) {
-            Ok(plugin) => plugins.push(Arc::new(plugin)),
-            Err(problem) => rejected.push(Rejection::new(file, Some(name), problem)),
         }
     }
     plugins.sort_by(|a, b| a.file.cmp(&b.file));
@@ -441,6 +468,21 @@ fn link(
         capabilities,
         get_manifest,
     })
+}
+
+/// Reads the manifest of a linked plugin and validates it and its imports.
+async fn read_and_validate(
+    runtime: &Runtime,
+    linked: Linked,
+    options: &LoadOptions,
+) -> Result<Plugin, Rejection> {
+    let manifest = match read_manifest(runtime, &linked).await {
+        Ok(manifest) => manifest,
+        Err(problem) => return Err(Rejection::new(linked.file, None, problem)),
+    };
+    let (name, file) = (manifest.plugin_name.clone(), linked.file.clone());
+    validate(runtime, linked, manifest, options)
+        .map_err(|problem| Rejection::new(file, Some(name), problem))
 }
 
 async fn read_manifest(runtime: &Runtime, linked: &Linked) -> Result<Manifest, Problem> {
@@ -595,17 +637,18 @@ fn check_exports(
         )
         .chain(manifest.tasks.iter().map(|t| ("task", t.as_str())));
     for (kind, name) in handlers {
+        let shown = manifest::shown(name);
         let func = match ty.get_export(runtime.engine(), name).map(|e| e.ty) {
             Some(ComponentItem::ComponentFunc(func)) => func,
             Some(_) => {
                 problems.push(missing(format!(
-                    "{kind} `{name}` is exported, but not as a function"
+                    "{kind} `{shown}` is exported, but not as a function"
                 )));
                 continue;
             }
             None => {
                 problems.push(missing(format!(
-                    "{kind} `{name}` is named in the manifest but not exported by the component"
+                    "{kind} `{shown}` is named in the manifest but not exported by the component"
                 )));
                 continue;
             }
@@ -618,7 +661,7 @@ fn check_exports(
         if let Some(problem) = problem {
             problems.push(Problem::new(
                 RejectionCode::UnsupportedSignature,
-                format!("{kind} `{name}` cannot be called: {problem}"),
+                format!("{kind} `{shown}` cannot be called: {problem}"),
             ));
             continue;
         }
@@ -626,7 +669,7 @@ fn check_exports(
             Some(index) => {
                 functions.insert(name.to_string(), ExportedFunc { index, ty: func });
             }
-            None => problems.push(missing(format!("{kind} `{name}` has no export index"))),
+            None => problems.push(missing(format!("{kind} `{shown}` has no export index"))),
         }
     }
     (functions, problems)

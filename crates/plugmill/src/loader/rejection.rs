@@ -11,8 +11,11 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum RejectionCode {
-    /// The source could not read the file (a failed download, a permission error).
+    /// The source could not read the file (a failed download, a permission error, not a
+    /// regular file).
     Unreadable,
+    /// The file (or its signature) is larger than the configured maximum.
+    TooLarge,
     /// The file's sha256 differs from its pin.
     PinMismatch,
     /// Signatures are required and the file has none.
@@ -56,6 +59,7 @@ impl RejectionCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unreadable => "unreadable",
+            Self::TooLarge => "too-large",
             Self::PinMismatch => "pin-mismatch",
             Self::Unsigned => "unsigned",
             Self::BadSignature => "bad-signature",

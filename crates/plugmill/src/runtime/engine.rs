@@ -58,7 +58,7 @@ fn engine(
         .epoch_interruption(true)
         .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32))
         .max_wasm_stack(options.max_wasm_stack)
-        .consume_fuel(options.fuel.is_some());
+        .consume_fuel(options.meters_fuel());
     if let Some(pooling) = pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }

@@ -27,6 +27,7 @@ use wasmtime::{Engine, Store};
 use crate::capabilities::{Capability, Shared};
 
 pub use engine::{Allocation, AllocationKind};
+pub(crate) use state::deadline_after;
 pub use state::{DeadlineExceeded, HostState, MemoryLimitExceeded};
 
 /// A function that adds host interfaces to the linker before any plugin is loaded.
@@ -58,6 +59,9 @@ pub struct RuntimeOptions {
     pub max_wasm_stack: usize,
     /// Instruction budget of one call; `Some` turns fuel metering on (default off).
     pub fuel: Option<u64>,
+    /// Meters fuel even without a default budget: the builder sets it when any plugin has a
+    /// budget of its own. Plugins without one then run unlimited.
+    pub meter_fuel: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -74,7 +78,100 @@ impl Default for RuntimeOptions {
             epoch_tick: Duration::from_millis(5),
             max_wasm_stack: 512 << 10,
             fuel: None,
+            meter_fuel: false,
         }
+    }
+}
+
+/// Upper bounds of the settings that size memory, and of the epoch tick.
+pub mod bounds {
+    use std::time::Duration;
+
+    /// Linear memory of one instance: 4 GiB, all that 32-bit wasm addresses.
+    pub const MAX_MEMORY_BYTES: usize = 4 << 30;
+    /// Pooling allocator slots (each reserves address space for an instance's memory).
+    pub const MAX_POOL_INSTANCES: u32 = 100_000;
+    /// Warm instances kept per plugin.
+    pub const MAX_WARM_INSTANCES: usize = 1_024;
+    /// Bytes of stdout and of stderr kept per call.
+    pub const MAX_OUTPUT_CAPTURE_BYTES: usize = 64 << 20;
+    /// Elements of one table.
+    pub const MAX_TABLE_ELEMENTS: usize = 10_000_000;
+    /// Core instances, tables and memories of one component instance.
+    pub const MAX_INSTANCES: usize = 10_000;
+    /// Wasm stack of one call.
+    pub const MAX_WASM_STACK: usize = 64 << 20;
+    /// The shortest and longest epoch tick.
+    pub const EPOCH_TICK: (Duration, Duration) = (Duration::from_millis(1), Duration::from_secs(1));
+}
+
+impl RuntimeOptions {
+    /// Whether calls are metered with fuel.
+    pub fn meters_fuel(&self) -> bool {
+        self.fuel.is_some() || self.meter_fuel
+    }
+
+    /// Every setting that would overflow, size memory beyond reason or make no sense: one
+    /// message per setting.
+    pub fn problems(&self) -> Vec<String> {
+        use crate::config::values::check_duration;
+        let mut problems = Vec::new();
+        for (name, duration) in [
+            ("call_timeout", self.call_timeout),
+            ("manifest_timeout", self.manifest_timeout),
+        ] {
+            if let Err(problem) = check_duration(duration) {
+                problems.push(format!("{name}: {problem}"));
+            }
+        }
+        let (shortest, longest) = bounds::EPOCH_TICK;
+        if self.epoch_tick < shortest || self.epoch_tick > longest {
+            problems.push(format!(
+                "epoch_tick: {:?} is outside {shortest:?} to {longest:?}",
+                self.epoch_tick
+            ));
+        }
+        let counts = [
+            (
+                "max_memory_bytes",
+                self.max_memory_bytes as u64,
+                bounds::MAX_MEMORY_BYTES as u64,
+            ),
+            (
+                "pool_instances",
+                u64::from(self.pool_instances),
+                u64::from(bounds::MAX_POOL_INSTANCES),
+            ),
+            (
+                "output_capture_bytes",
+                self.output_capture_bytes as u64,
+                bounds::MAX_OUTPUT_CAPTURE_BYTES as u64,
+            ),
+            (
+                "max_table_elements",
+                self.max_table_elements as u64,
+                bounds::MAX_TABLE_ELEMENTS as u64,
+            ),
+            (
+                "max_instances",
+                self.max_instances as u64,
+                bounds::MAX_INSTANCES as u64,
+            ),
+            (
+                "max_wasm_stack",
+                self.max_wasm_stack as u64,
+                bounds::MAX_WASM_STACK as u64,
+            ),
+        ];
+        for (name, value, max) in counts {
+            if let Err(problem) = crate::config::values::check_count(name, value, max) {
+                problems.push(problem);
+            }
+        }
+        if self.max_memory_bytes == 0 || self.pool_instances == 0 {
+            problems.push("max_memory_bytes and pool_instances must be more than zero".into());
+        }
+        problems
     }
 }
 
@@ -183,9 +280,13 @@ impl Runtime {
         store
     }
 
-    /// Sets the fuel of the next call when fuel is metered; returns the budget.
+    /// Sets the fuel of the next call when fuel is metered; returns the budget: the plugin's
+    /// own, else the default, else unlimited.
     pub(crate) fn refuel(&self, store: &mut Store<HostState>, fuel: Option<u64>) -> Option<u64> {
-        let budget = self.options.fuel.map(|default| fuel.unwrap_or(default))?;
+        if !self.options.meters_fuel() {
+            return None;
+        }
+        let budget = fuel.or(self.options.fuel).unwrap_or(u64::MAX);
         store.set_fuel(budget).ok()?;
         Some(budget)
     }

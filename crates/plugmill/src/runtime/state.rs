@@ -69,7 +69,7 @@ impl HostState {
                 max_table_elements: options.max_table_elements,
                 max_instances: options.max_instances,
             },
-            deadline: Instant::now() + options.call_timeout,
+            deadline: deadline_after(options.call_timeout),
             shared,
             scopes: CallScopes::default(),
         }
@@ -196,9 +196,17 @@ impl ResourceLimiter for Limits {
     }
 }
 
+/// `timeout` from now; a timeout too long to be added to the clock means no deadline in
+/// practice (the engine's settings bound timeouts far below that, but code may not).
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + crate::config::values::MAX_DURATION)
+}
+
 /// Sets the deadline of the next call on `store` to `timeout` from now.
 pub(crate) fn arm_deadline(store: &mut Store<HostState>, timeout: Duration) {
-    store.data_mut().deadline = Instant::now() + timeout;
+    store.data_mut().deadline = deadline_after(timeout);
     store.set_epoch_deadline(1);
 }
 

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 
-use super::{Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
+use super::{FetchLimits, Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
+use crate::files::{read_regular, shown_path, FileError};
 
 /// Every `*.wasm` file directly inside one directory.
 #[derive(Clone, Debug)]
@@ -21,9 +22,9 @@ impl LocalDirectory {
 
     /// The paths of every entry of the directory, sorted.
     async fn entries(&self) -> Result<Vec<PathBuf>, SourceError> {
-        let directory_error = |source| SourceError::Directory {
-            path: self.path.display().to_string(),
-            source,
+        let directory_error = |error| SourceError::Directory {
+            path: shown_path(&self.path),
+            error,
         };
         let mut entries = tokio::fs::read_dir(&self.path)
             .await
@@ -36,11 +37,11 @@ impl LocalDirectory {
         Ok(paths)
     }
 
-    async fn read(&self) -> Result<Fetched, SourceError> {
+    async fn read(&self, limits: FetchLimits) -> Result<Fetched, SourceError> {
         let paths = self.entries().await?;
         let mut fetched = Fetched::default();
         for path in &paths {
-            let file = path.display().to_string();
+            let file = shown_path(path);
             let extension = path.extension().and_then(|e| e.to_str());
             if extension != Some("wasm") {
                 let signature_of_a_plugin =
@@ -53,16 +54,25 @@ impl LocalDirectory {
                 }
                 continue;
             }
-            let signature = tokio::fs::read(signature_path(path)).await.ok();
-            match tokio::fs::read(&path).await {
-                Ok(bytes) => fetched.artifacts.push(PluginArtifact {
-                    file,
-                    bytes,
-                    signature,
-                }),
+            let plugin = path.clone();
+            let read = tokio::task::spawn_blocking(move || read_plugin_file(&plugin, limits)).await;
+            match read {
+                Ok(Ok(artifact)) => fetched.artifacts.push(artifact),
+                Ok(Err(problem)) => {
+                    let too_large = problem.is_too_large();
+                    let skipped = Skipped {
+                        file,
+                        reason: problem.to_string(),
+                    };
+                    if too_large {
+                        fetched.too_large.push(skipped);
+                    } else {
+                        fetched.unreadable.push(skipped);
+                    }
+                }
                 Err(error) => fetched.unreadable.push(Skipped {
                     file,
-                    reason: format!("cannot be read: {error}"),
+                    reason: format!("reading it failed in the host: {error}"),
                 }),
             }
         }
@@ -92,9 +102,64 @@ impl LocalDirectory {
                 ),
                 Err(error) => format!("unreadable: {error}"),
             };
-            versions.insert(path.display().to_string(), token);
+            versions.insert(shown_path(&path), token);
         }
         Ok(versions)
+    }
+}
+
+/// Reads one plugin file and the signature beside it (`<file>.sig`, if there is one), as
+/// [`LocalDirectory`] does: regular files only, opened without blocking, refused from their
+/// size when over `limits`.
+pub fn read_plugin_file(
+    path: &std::path::Path,
+    limits: FetchLimits,
+) -> Result<PluginArtifact, PluginFileError> {
+    let bytes = read_regular(path, limits.max_plugin_size)
+        .map_err(|e| PluginFileError(ReadProblem::Plugin(e)))?;
+    let signature = match read_regular(&signature_path(path), limits.max_signature_size) {
+        Ok(signature) => Some(signature),
+        Err(error) if error.is_not_found() => None,
+        Err(error) => return Err(PluginFileError(ReadProblem::Signature(error))),
+    };
+    Ok(PluginArtifact {
+        file: shown_path(path),
+        bytes: bytes.into(),
+        signature,
+    })
+}
+
+/// Why a plugin file, or its signature, was not read.
+#[derive(Debug)]
+pub struct PluginFileError(ReadProblem);
+
+#[derive(Debug)]
+enum ReadProblem {
+    Plugin(FileError),
+    Signature(FileError),
+}
+
+impl PluginFileError {
+    /// Whether the file or its signature is over the size limit.
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self.0,
+            ReadProblem::Plugin(FileError::TooLarge { .. })
+                | ReadProblem::Signature(FileError::TooLarge { .. })
+        )
+    }
+}
+
+impl std::error::Error for PluginFileError {}
+
+impl std::fmt::Display for PluginFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            ReadProblem::Plugin(error) => write!(f, "cannot be read: {error}"),
+            ReadProblem::Signature(error) => {
+                write!(f, "its signature file cannot be read: {error}")
+            }
+        }
     }
 }
 
@@ -107,11 +172,11 @@ pub fn signature_path(path: &std::path::Path) -> PathBuf {
 
 impl PluginSource for LocalDirectory {
     fn describe(&self) -> String {
-        self.path.display().to_string()
+        shown_path(&self.path)
     }
 
-    fn fetch(&self) -> BoxFuture<'_, Result<Fetched, SourceError>> {
-        self.read().boxed()
+    fn fetch(&self, limits: FetchLimits) -> BoxFuture<'_, Result<Fetched, SourceError>> {
+        self.read(limits).boxed()
     }
 
     fn versions(&self) -> BoxFuture<'_, Result<Versions, SourceError>> {

@@ -18,7 +18,9 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt as _, RetryConfig};
 
-use super::{Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
+use bytes::{Bytes, BytesMut};
+
+use super::{FetchLimits, Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
 
 /// Objects downloaded at once.
 const PARALLEL_DOWNLOADS: usize = 16;
@@ -65,7 +67,7 @@ impl S3Settings {
 /// An object downloaded before, kept to skip downloading it again while its ETag stays.
 struct Downloaded {
     e_tag: String,
-    bytes: Vec<u8>,
+    bytes: Bytes,
 }
 
 /// A bucket prefix holding plugins. A fetch downloads only objects whose ETag changed since
@@ -107,7 +109,7 @@ impl S3Source {
                     .with_endpoint(endpoint)
                     .with_virtual_hosted_style_request(false)
                     .with_allow_http(endpoint.starts_with("http://"));
-                endpoint.clone()
+                crate::redact_secrets(endpoint)
             }
             None => format!("AWS region {region}"),
         };
@@ -119,14 +121,14 @@ impl S3Source {
             }
             (None, None) => builder = builder.with_skip_signature(true),
             _ => {
-                return Err(SourceError::Other(
-                    "S3 credentials need both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+                return Err(SourceError::other(
+                    "S3 credentials need both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
                 ))
             }
         }
         let store = builder
             .build()
-            .map_err(|e| SourceError::Other(format!("`{url}`: {e}")))?;
+            .map_err(|e| SourceError::other(format!("`{url}`: {e}")))?;
         Ok(Self {
             store: Arc::new(store),
             bucket,
@@ -205,7 +207,7 @@ impl S3Source {
         } else {
             "the store refused the listing".to_string()
         };
-        SourceError::Other(format!(
+        SourceError::other(format!(
             "cannot list `{}` at {}: {hint} ({text})",
             self.url(),
             self.endpoint
@@ -217,10 +219,10 @@ impl S3Source {
 fn parse_url(url: &str) -> Result<(String, String), SourceError> {
     let rest = url
         .strip_prefix("s3://")
-        .ok_or_else(|| SourceError::Other(format!("`{url}` is not an s3:// URL")))?;
+        .ok_or_else(|| SourceError::other(format!("`{url}` is not an s3:// URL")))?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(SourceError::Other(format!(
+        return Err(SourceError::other(format!(
             "`{url}` names no bucket: use s3://BUCKET/PREFIX/"
         )));
     }
@@ -238,7 +240,7 @@ impl PluginSource for S3Source {
         self.url()
     }
 
-    fn fetch(&self) -> BoxFuture<'_, Result<Fetched, SourceError>> {
+    fn fetch(&self, limits: FetchLimits) -> BoxFuture<'_, Result<Fetched, SourceError>> {
         Box::pin(async move {
             let listing = self.list().await?;
             let mut plugins = Vec::new();
@@ -247,6 +249,10 @@ impl PluginSource for S3Source {
             let e_tags: HashMap<String, Option<String>> = listing
                 .iter()
                 .map(|meta| (meta.location.to_string(), meta.e_tag.clone()))
+                .collect();
+            let sizes: HashMap<String, u64> = listing
+                .iter()
+                .map(|meta| (meta.location.to_string(), meta.size))
                 .collect();
             self.lock_downloaded()
                 .retain(|key, _| e_tags.contains_key(key));
@@ -260,21 +266,51 @@ impl PluginSource for S3Source {
                     signatures.insert(plugin.to_string(), key);
                 } else {
                     fetched.skipped.push(Skipped {
-                        file: format!("s3://{}/{key}", self.bucket),
+                        file: format!("s3://{}/{}", self.bucket, key.escape_debug()),
                         reason: "not a .wasm object".into(),
                     });
                 }
             }
             plugins.sort();
+            // Objects the listing says are too large are never downloaded.
+            plugins.retain(|key| {
+                let signature = signatures.get(key);
+                let oversized = [
+                    (Some(key), limits.max_plugin_size, "the object"),
+                    (signature, limits.max_signature_size, "its signature"),
+                ]
+                .into_iter()
+                .find_map(|(object, max, what)| {
+                    let size = *sizes.get(object?)?;
+                    (size > max).then(|| {
+                        format!("{what} is {size} bytes, more than the {max} bytes allowed")
+                    })
+                });
+                match oversized {
+                    Some(reason) => {
+                        fetched.too_large.push(Skipped {
+                            file: format!("s3://{}/{}", self.bucket, key.escape_debug()),
+                            reason,
+                        });
+                        false
+                    }
+                    None => true,
+                }
+            });
             let downloads = futures::stream::iter(plugins)
                 .map(|key| {
                     let signature = signatures.get(&key).cloned();
                     let e_tags = &e_tags;
                     async move {
                         let listed = |key: &str| e_tags.get(key).cloned().flatten();
-                        let bytes = self.download(&key, listed(&key)).await;
+                        let bytes = self
+                            .download(&key, listed(&key), limits.max_plugin_size)
+                            .await;
                         let signature = match signature {
-                            Some(sig) => Some(self.download(&sig, listed(&sig)).await),
+                            Some(sig) => Some(
+                                self.download(&sig, listed(&sig), limits.max_signature_size)
+                                    .await,
+                            ),
                             None => None,
                         };
                         (key, bytes, signature)
@@ -284,17 +320,22 @@ impl PluginSource for S3Source {
                 .collect::<Vec<_>>()
                 .await;
             for (key, bytes, signature) in downloads {
-                let file = format!("s3://{}/{key}", self.bucket);
+                let file = format!("s3://{}/{}", self.bucket, key.escape_debug());
                 match (bytes, signature.transpose()) {
                     (Ok(bytes), Ok(signature)) => fetched.artifacts.push(PluginArtifact {
                         file,
                         bytes,
-                        signature,
+                        signature: signature.map(Vec::from),
                     }),
-                    (Err(e), _) | (_, Err(e)) => fetched.unreadable.push(Skipped {
-                        file,
-                        reason: format!("cannot download: {e}"),
-                    }),
+                    (Err(Download::TooLarge(reason)), _) | (_, Err(Download::TooLarge(reason))) => {
+                        fetched.too_large.push(Skipped { file, reason })
+                    }
+                    (Err(Download::Failed(e)), _) | (_, Err(Download::Failed(e))) => {
+                        fetched.unreadable.push(Skipped {
+                            file,
+                            reason: format!("cannot download: {e}"),
+                        })
+                    }
                 }
             }
             Ok(fetched)
@@ -312,12 +353,25 @@ impl PluginSource for S3Source {
                     let token = meta.e_tag.clone().unwrap_or_else(|| {
                         format!("{}:{}", meta.size, meta.last_modified.to_rfc3339())
                     });
-                    plugin_file.then(|| (format!("s3://{}/{key}", self.bucket), token))
+                    plugin_file.then(|| {
+                        (
+                            format!("s3://{}/{}", self.bucket, key.escape_debug()),
+                            token,
+                        )
+                    })
                 })
                 .collect();
             Ok(versions)
         })
     }
+}
+
+/// Why an object was not downloaded.
+enum Download {
+    /// It is over the size limit.
+    TooLarge(String),
+    /// The store failed.
+    Failed(object_store::Error),
 }
 
 /// What an upload did with one object.
@@ -332,12 +386,14 @@ pub enum Uploaded {
 
 impl S3Source {
     /// The object's bytes: from memory when `listed` (the ETag of the listing) is the ETag
-    /// of the bytes downloaded before, else downloaded.
+    /// of the bytes downloaded before, else downloaded, but never more than `max` bytes (the
+    /// object may have grown since it was listed). One copy is kept, shared with the caller.
     async fn download(
         &self,
         key: &str,
         listed: Option<String>,
-    ) -> Result<Vec<u8>, object_store::Error> {
+        max: u64,
+    ) -> Result<Bytes, Download> {
         if let Some(listed) = &listed {
             let known = self.lock_downloaded().get(key).and_then(|d| {
                 let unchanged = &d.e_tag == listed;
@@ -347,9 +403,31 @@ impl S3Source {
                 return Ok(bytes);
             }
         }
-        let result = self.store.get(&Path::from(key)).await?;
+        let result = self
+            .store
+            .get(&Path::from(key))
+            .await
+            .map_err(Download::Failed)?;
+        let too_large = |size: u64| {
+            Download::TooLarge(format!(
+                "the object is {size} bytes or more, more than the {max} bytes allowed"
+            ))
+        };
+        if result.meta.size > max {
+            return Err(too_large(result.meta.size));
+        }
         let e_tag = result.meta.e_tag.clone();
-        let bytes = result.bytes().await?.to_vec();
+        let capacity = usize::try_from(result.meta.size).unwrap_or(0);
+        let mut buffer = BytesMut::with_capacity(capacity);
+        let mut chunks = result.into_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(Download::Failed)?;
+            if (buffer.len() + chunk.len()) as u64 > max {
+                return Err(too_large((buffer.len() + chunk.len()) as u64));
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        let bytes = buffer.freeze();
         self.downloads.fetch_add(1, Ordering::Relaxed);
         if let Some(e_tag) = e_tag {
             let kept = Downloaded {
@@ -375,7 +453,7 @@ impl S3Source {
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> Result<Uploaded, SourceError> {
         let key = Path::from(format!("{}{name}", self.prefix));
         let failed = |e: object_store::Error| {
-            SourceError::Other(format!(
+            SourceError::other(format!(
                 "cannot upload `{}` to {}: {e}",
                 self.object_url(name),
                 self.endpoint

@@ -237,12 +237,15 @@ async fn files_that_are_not_wasm_are_skipped_with_a_reason() {
     assert_eq!(report.skipped[0].reason, "not a `.wasm` file");
 }
 
+/// A plugin file as `plugmill inspect` reads it.
+fn artifact(path: &str) -> plugmill::source::PluginArtifact {
+    plugmill::source::read_plugin_file(path.as_ref(), Default::default()).unwrap()
+}
+
 #[tokio::test]
 async fn inspect_reports_manifest_signatures_and_problems() {
     let manager = builder().build().unwrap();
-    let valid = manager
-        .inspect("valid.wasm", std::fs::read(test_plugins::VALID).unwrap())
-        .await;
+    let valid = manager.inspect(artifact(test_plugins::VALID)).await;
     assert!(valid.is_valid(), "{:?}", valid.problems);
     assert_eq!(valid.plugin_name.as_deref(), Some("valid"));
     let greet = valid
@@ -257,10 +260,7 @@ async fn inspect_reports_manifest_signatures_and_problems() {
         .any(|i| i.name.starts_with("plugins-manager:common/types")));
 
     let bad = manager
-        .inspect(
-            "h.wasm",
-            std::fs::read(test_plugins::HOOK_NOT_EXPORTED).unwrap(),
-        )
+        .inspect(artifact(test_plugins::HOOK_NOT_EXPORTED))
         .await;
     assert!(!bad.is_valid());
     assert!(
@@ -270,10 +270,7 @@ async fn inspect_reports_manifest_signatures_and_problems() {
     );
 
     let unknown = manager
-        .inspect(
-            "u.wasm",
-            std::fs::read(test_plugins::UNKNOWN_IMPORT).unwrap(),
-        )
+        .inspect(artifact(test_plugins::UNKNOWN_IMPORT))
         .await;
     assert_eq!(
         unknown.plugin_name.as_deref(),

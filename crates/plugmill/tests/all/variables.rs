@@ -118,7 +118,7 @@ async fn a_variable_that_cannot_be_read_is_a_configuration_error_without_values(
         ),
         (
             "[plugins.p.variables]\nx = { file = \".\" }\n",
-            "is not a regular file",
+            "not a regular file",
         ),
         (
             "[plugins.p.variables]\nx = { value = \"a\", env = \"B\" }\n",

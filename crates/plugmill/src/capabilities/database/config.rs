@@ -54,17 +54,17 @@ pub struct DatabaseConfig {
     /// Connections in the pool.
     pub max_connections: Option<u32>,
     /// How long `begin` waits for a free connection.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "crate::config::values::duration")]
     pub acquire_timeout: Option<Duration>,
     /// How long one statement may run (bounded by the call's deadline).
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, with = "crate::config::values::duration")]
     pub statement_timeout: Option<Duration>,
     /// Rows one query may return.
     pub max_rows: Option<usize>,
 }
 
-/// Where a database lives.
-#[derive(Clone, Debug)]
+/// Where a database lives. Its `Debug` form names the server or file, never a password.
+#[derive(Clone)]
 pub enum Backend {
     /// A PostgreSQL server.
     #[cfg(feature = "postgres")]
@@ -72,6 +72,26 @@ pub enum Backend {
     /// A SQLite file.
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnectOptions),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(options) => f
+                .debug_struct("Postgres")
+                .field("host", &options.get_host())
+                .field("port", &options.get_port())
+                .field("user", &options.get_username())
+                .field("database", &options.get_database())
+                .finish_non_exhaustive(),
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(options) => f
+                .debug_struct("Sqlite")
+                .field("file", &options.get_filename())
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// A database ready to be opened: where it is and its limits.
@@ -130,6 +150,14 @@ impl DatabaseSpec {
         if max_connections == 0 {
             return Err("max_connections must be at least 1".into());
         }
+        crate::config::values::check_count(
+            "max_connections",
+            max_connections.into(),
+            MAX_CONNECTIONS,
+        )?;
+        if let Some(rows) = config.max_rows {
+            crate::config::values::check_count("max_rows", rows as u64, MAX_ROWS)?;
+        }
         Ok(Self {
             backend,
             max_connections,
@@ -159,8 +187,18 @@ fn postgres_backend(url: &str) -> Result<(Backend, u32), String> {
 /// A SQLite database and its default pool size.
 #[cfg(feature = "sqlite")]
 fn sqlite_backend(url: &str, config: &DatabaseConfig) -> Result<(Backend, u32), String> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or_default();
+    if path.split('?').next().unwrap_or_default().is_empty() {
+        return Err(format!(
+            "`{}` names no file: write sqlite://PATH, e.g. sqlite://data/audit.db (relative to plugmill.toml)",
+            redact(url)
+        ));
+    }
     let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| format!("`{url}` is not a valid SQLite URL: {e}"))?
+        .map_err(|e| redact(&format!("`{url}` is not a valid SQLite URL: {e}")))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
@@ -174,6 +212,12 @@ fn sqlite_backend(url: &str, _: &DatabaseConfig) -> Result<(Backend, u32), Strin
         "`{url}`: this build of plugmill has no SQLite support (the `sqlite` feature)"
     ))
 }
+
+/// The largest pool accepted.
+const MAX_CONNECTIONS: u64 = 1_000;
+
+/// The most rows one query may be allowed to return.
+const MAX_ROWS: u64 = 10_000_000;
 
 /// A database URL or setting that cannot be used; the message says why, without passwords.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -329,23 +373,9 @@ pub(crate) fn relative_to(url: &str, base: &Path) -> String {
     }
 }
 
-/// A URL with its password replaced, for error messages.
+/// A URL (or any text) with its passwords replaced, for error messages.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &credentials[..colon],
-                    &url[at..]
-                ),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    crate::redact_secrets(url)
 }
 
 #[cfg(test)]

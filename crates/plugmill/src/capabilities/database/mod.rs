@@ -68,11 +68,19 @@ pub struct Databases {
 }
 
 /// One named database and its pool.
-#[derive(Debug)]
 pub struct Database {
     name: String,
     spec: DatabaseSpec,
     pool: OnceLock<Pool>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("name", &self.name)
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A connection pool of either backend.

@@ -1,7 +1,6 @@
 //! Where a variable's value comes from: a literal, a host environment variable, or a file.
 
 use std::fmt;
-use std::io::Read as _;
 use std::path::PathBuf;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -55,24 +54,8 @@ impl VariableSource {
 }
 
 fn read_value_file(path: &std::path::Path) -> Result<Secret, String> {
-    let shown = path.display();
-    // Checked before opening: opening a FIFO would block until something writes to it.
-    let metadata = std::fs::metadata(path).map_err(|e| format!("`{shown}` cannot be read: {e}"))?;
-    if !metadata.is_file() {
-        return Err(format!("`{shown}` is not a regular file"));
-    }
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "`{shown}` is {} bytes, more than the {MAX_FILE_BYTES} bytes a variable may hold",
-            metadata.len()
-        ));
-    }
-    let file = std::fs::File::open(path).map_err(|e| format!("`{shown}` cannot be read: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("`{shown}` cannot be read: {e}"))?;
-    let mut text = String::from_utf8(bytes).map_err(|_| format!("`{shown}` is not UTF-8 text"))?;
+    let mut text = crate::files::read_regular_text(path, MAX_FILE_BYTES)
+        .map_err(|e| format!("`{}` cannot be read: {e}", path.display()))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {

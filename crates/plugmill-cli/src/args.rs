@@ -55,6 +55,14 @@ pub enum Command {
         #[arg(long, default_value = "2", value_parser = parse_seconds)]
         interval: std::time::Duration,
     },
+    /// Serve plugin routes over HTTP: the seed's `POST /plugin`, every route at its own
+    /// path, `/healthz`, `/readyz`, `/metrics`; reloads on SIGHUP; exits 0 on SIGTERM once the
+    /// requests in flight have finished.
+    Serve {
+        /// `host:port` to listen on (default `[server] listen`, else 127.0.0.1:8080).
+        #[arg(long, env = "PLUGMILL_LISTEN")]
+        listen: Option<String>,
+    },
     /// Call a hook, a route or a task.
     Call {
         #[command(subcommand)]
@@ -144,6 +152,7 @@ impl HostArgs {
                 (Some(dir), false) => CacheChoice::Dir(dir.clone()),
                 (None, false) => CacheChoice::Default,
             },
+            observer: None,
         }
     }
 }

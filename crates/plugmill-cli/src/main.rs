@@ -11,7 +11,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    init_logging();
+    plugmill_host::init_logging(plugmill_host::DEFAULT_LOG_FILTER);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -29,14 +29,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGMILL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,plugmill::plugin=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }

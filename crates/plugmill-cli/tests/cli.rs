@@ -575,3 +575,190 @@ fn url_parts(url: &str) -> UrlParts {
         database: database.split('?').next().unwrap_or(database).into(),
     }
 }
+
+/// `plugmill` in `dir` (as the working directory) with `env`.
+fn plugmill_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plugmill"));
+    command
+        .current_dir(dir)
+        .args(args)
+        .env("PLUGMILL_LOG", "error")
+        .env_remove("PLUGMILL_PLUGINS")
+        .env_remove("PLUGMILL_CONFIG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run plugmill")
+}
+
+#[test]
+fn durations_of_any_size_are_refused_at_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, env) in [
+        (vec!["--timeout", "1e19", "list"], vec![]),
+        (vec!["list"], vec![("PLUGMILL_TIMEOUT", "1e19")]),
+        (vec!["watch", "--interval", "0"], vec![]),
+        (vec!["watch", "--interval", "1e300"], vec![]),
+    ] {
+        let output = plugmill_in(dir.path(), &args, &env);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("seconds"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn hooks_and_tasks_report_failures_and_missing_names_the_same_way() {
+    let dir = plugin_dir(&[("a.wasm", test_plugins::VALID)]);
+    let item = json!({
+        "name": "", "tags": [], "color": "red", "perms": [], "origin": null, "size": [1, 2],
+        "count": 1, "ratio": 0.5, "initial": "x", "ok": true, "delta": 0, "small": 1,
+        "shape": "empty",
+    });
+    let args = json!([item]).to_string();
+    let returned_err = plugmill(dir.path(), &["call", "hook", "describe", "--args", &args]);
+    let task_failed = plugmill(
+        dir.path(),
+        &["call", "task", "process", "--data", r#"{"fail": true}"#],
+    );
+    for (what, output) in [("hook", &returned_err), ("task", &task_failed)] {
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let rows = stdout_json(output);
+        assert_eq!(rows[0]["plugin"], "valid", "{what}");
+        assert_eq!(rows[0]["kind"], "plugin-error", "{what}: {rows}");
+        assert!(rows[0]["error"].is_string(), "{what}: {rows}");
+    }
+    assert_eq!(stdout_json(&returned_err)[0]["error"], "empty name");
+
+    for (what, name) in [("hook", "no-such-hook"), ("task", "no-such-task")] {
+        let output = plugmill(dir.path(), &["call", what, name]);
+        assert_eq!(output.status.code(), Some(0), "{what}");
+        assert_eq!(stdout_json(&output), json!([]), "{what}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr)
+                .contains(&format!("no plugin registered {what} `{name}`")),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn names_that_could_forge_output_are_escaped_and_long_input_is_shortened() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = plugin_dir(&[("a.wasm", test_plugins::VALID)]);
+    let odd = std::ffi::OsStr::from_bytes(b"b\nrejected forged.wasm\xff.wasm");
+    std::fs::write(dir.path().join(odd), b"garbage").unwrap();
+    let output = plugmill(dir.path(), &["list"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("b\\nrejected forged.wasm\\xFF.wasm"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout
+            .lines()
+            .any(|line| line.starts_with("rejected forged")),
+        "{stdout}"
+    );
+
+    let long = format!("[{}", "x".repeat(20_000));
+    let output = plugmill(dir.path(), &["call", "hook", "greet", "--args", &long]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("--args is not valid JSON") && stderr.len() < 500,
+        "{stderr}"
+    );
+
+    let output = plugmill(dir.path(), &["list", "--plugins", "/nonexistent-plugins"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "the cause is said once: {stderr}"
+    );
+}
+
+#[test]
+fn sign_refuses_a_public_key_given_as_the_secret_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("release");
+    let prefix = prefix.to_str().unwrap();
+    assert!(plugmill(dir.path(), &["keygen", "--out", prefix])
+        .status
+        .success());
+    let plugins = plugin_dir(&[("a.wasm", test_plugins::VALID)]);
+    let plugin = plugins.path().join("a.wasm");
+    let public = format!("{prefix}.pub");
+    let output = plugmill(
+        dir.path(),
+        &["sign", "--key", &public, plugin.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not a secret key"), "{stderr}");
+    assert!(
+        !plugins.path().join("a.wasm.sig").exists(),
+        "nothing was signed"
+    );
+    let output = plugmill(
+        dir.path(),
+        &["--trusted-key", &format!("{prefix}.secret"), "list"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("this is a secret key"), "{stderr}");
+}
+
+#[test]
+fn watch_never_stalls_on_a_fifo_and_stops_on_sigterm() {
+    let dir = plugin_dir(&[("a.wasm", test_plugins::VALID)]);
+    let status = Command::new("mkfifo")
+        .arg(dir.path().join("f.wasm"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugmill"))
+        .args(["watch", "--interval", "0.1", "--json"])
+        .env("PLUGMILL_PLUGINS", dir.path())
+        .env("PLUGMILL_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let load: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(load["event"], "load");
+    assert!(
+        load["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("FIFO"),
+        "{load}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "watch did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

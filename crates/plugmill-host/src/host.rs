@@ -177,6 +177,9 @@ fn build_manager(config: &HostConfig, options: &HostOptions) -> Result<PluginMan
         builder = builder.require_signatures(true);
     }
     builder = with_cache(builder, config, &options.cache);
+    if let Some(observer) = &options.observer {
+        builder = builder.observer(observer.clone());
+    }
     builder.build().map_err(HostError::Build)
 }
 

@@ -18,7 +18,7 @@ pub enum CacheChoice {
 
 /// What a front end asks for. Whatever it leaves unset comes from the configuration file,
 /// then the environment, then the defaults.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct HostOptions {
     /// The configuration file; `None` reads `./plugmill.toml` when it exists.
     pub config_file: Option<PathBuf>,
@@ -37,6 +37,20 @@ pub struct HostOptions {
     pub require_signatures: bool,
     /// Where compiled plugins are cached.
     pub cache: CacheChoice,
+    /// Told of every call when it ends (a front end's metrics).
+    pub observer: Option<std::sync::Arc<dyn plugmill::CallObserver>>,
+}
+
+impl std::fmt::Debug for HostOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostOptions")
+            .field("config_file", &self.config_file)
+            .field("plugins", &self.plugins)
+            .field("strict", &self.strict)
+            .field("cache", &self.cache)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HostOptions {

@@ -59,6 +59,7 @@ mod redact;
 mod registry;
 mod runtime;
 
+pub use dispatch::observe::{CallObserver, CallOutcome, FinishedCall};
 pub use dispatch::reload::Watch;
 pub use dispatch::typed::HookReturn;
 pub use dispatch::{CallError, HookResults, ManagerBuilder, PluginManager, PluginOutcome};
@@ -87,6 +88,42 @@ pub mod signing {
 }
 
 pub use redact::redact_secrets;
+
+/// Entry points for the fuzz targets (`fuzz/`); not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::dispatch::check::{check_args, conforms};
+    pub use crate::dispatch::json::{answer_to_json, json_to_args, json_to_val, val_to_json};
+    pub use crate::loader::manifest::check_manifest;
+
+    /// Checks a plugin's bytes and signature against `policy`, as the loader does.
+    pub fn verify(
+        policy: &crate::signing::TrustPolicy,
+        bytes: &[u8],
+        signature: Option<Vec<u8>>,
+    ) -> Result<(), String> {
+        let artifact = crate::source::PluginArtifact {
+            file: "fuzz.wasm".into(),
+            bytes: bytes.to_vec().into(),
+            signature,
+        };
+        policy.verify(&artifact).map_err(|problem| problem.message)
+    }
+
+    /// The type of every export `plugin`'s manifest names, by name.
+    pub fn export_types(
+        plugin: &crate::Plugin,
+    ) -> Vec<(String, wasmtime::component::types::ComponentFunc)> {
+        let mut types: Vec<_> = plugin
+            .functions
+            .iter()
+            .map(|(name, export)| (name.clone(), export.ty.clone()))
+            .collect();
+        types.sort_by(|a, b| a.0.cmp(&b.0));
+        types
+    }
+}
 
 /// Items the macros expand to; not part of the API.
 #[doc(hidden)]

@@ -53,8 +53,10 @@ fn redact_parameters(text: &str) -> String {
     while let Some(equals) = rest.find('=') {
         let (head, tail) = rest.split_at(equals);
         let name_start = head
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let name = head[name_start..].to_ascii_lowercase();
         out.push_str(head);
         out.push('=');
@@ -117,5 +119,16 @@ mod tests {
         );
         assert_eq!(redact_secrets("api_key=abc123 rest"), "api_key=*** rest");
         assert_eq!(redact_secrets("a == b"), "a == b");
+    }
+
+    /// Found by the `config` fuzz target: a multi-byte character before `=`.
+    #[test]
+    fn multi_byte_text_before_an_equals_sign_is_kept_whole() {
+        let text = "unknown section `55\u{534}55`, x\u{534}=1 password\u{534}=2";
+        assert_eq!(redact_secrets(text), text);
+        assert_eq!(
+            redact_secrets("\u{534}password=s3cret"),
+            "\u{534}password=***"
+        );
     }
 }

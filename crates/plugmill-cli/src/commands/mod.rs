@@ -4,6 +4,7 @@ mod call;
 mod inspect;
 mod keys;
 mod list;
+mod serve;
 mod upload;
 mod watch;
 
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             upload::run(&host, &files, workspace.as_deref()).await
         }
         Command::Watch { interval } => watch::run(&host, interval).await,
+        Command::Serve { listen } => serve::run(&host, listen.as_deref()).await,
         Command::Keygen { out } => keys::keygen(&out),
         Command::Sign { key, files } => keys::sign(&key, &files),
         Command::Call { target } => match target {

@@ -51,6 +51,7 @@ pub struct ManagerBuilder {
     capabilities: Vec<Box<dyn Capability>>,
     extensions: Vec<LinkerExtension>,
     cache_dir: Option<PathBuf>,
+    observer: Option<Arc<dyn super::observe::CallObserver>>,
 }
 
 impl Default for ManagerBuilder {
@@ -61,6 +62,7 @@ impl Default for ManagerBuilder {
             capabilities: capabilities::standard(),
             extensions: Vec::new(),
             cache_dir: None,
+            observer: None,
         }
     }
 }
@@ -70,6 +72,12 @@ impl ManagerBuilder {
     /// [`capabilities`](crate::capabilities)).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reports every call, when it ends, to `observer` (for metrics).
+    pub fn observer(mut self, observer: Arc<dyn super::observe::CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Adds a capability, replacing one of the same type. It is configured by
@@ -368,7 +376,12 @@ impl ManagerBuilder {
             capability.check()?;
         }
         self.runtime.meter_fuel |= self.load.settings.iter().any(|(_, s)| s.fuel.is_some());
-        let runtime = Runtime::new(self.runtime, self.capabilities, &self.extensions)?;
+        let runtime = Runtime::new(
+            self.runtime,
+            self.capabilities,
+            &self.extensions,
+            self.observer,
+        )?;
         let mut load = self.load;
         if let Some(dir) = &self.cache_dir {
             let cache = PrecompiledCache::open(dir, runtime.engine())?

@@ -3,10 +3,14 @@
 //! (see [`crate::capabilities::CallScope`]), then drop the instance or return it to the pool
 //! if the call succeeded.
 
+use std::time::Instant;
+
+use tracing::Instrument as _;
 use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, Val};
 
 use super::check::check_args;
 use super::error::{classify, CallError};
+use super::observe::{CallOutcome, FinishedCall};
 use crate::plugin::{ExportedFunc, Plugin};
 use crate::runtime::warm::WarmInstance;
 use crate::runtime::{state, Runtime};
@@ -17,6 +21,8 @@ struct Lease {
     func: Func,
     fuel_budget: Option<u64>,
     timeout: std::time::Duration,
+    /// When the call started, when an observer wants to know how long it took.
+    started: Option<Instant>,
 }
 
 impl Plugin {
@@ -36,6 +42,7 @@ impl Plugin {
         function: &str,
     ) -> Result<Lease, CallError> {
         let timeout = self.timeout_for(function);
+        let started = runtime.observer().map(|_| Instant::now());
         let mut instance = match self.warm.as_ref().and_then(|pool| pool.take()) {
             Some(mut warm) => {
                 state::arm_deadline(&mut warm.store, timeout);
@@ -49,7 +56,15 @@ impl Plugin {
                     Err(error) => {
                         let stderr = store.data().flush_output();
                         self.stats.record(false, None);
-                        return Err(classify(error, &self.name, function, timeout, &stderr));
+                        let error = classify(error, &self.name, function, timeout, &stderr);
+                        self.observe(
+                            runtime,
+                            function,
+                            started,
+                            CallOutcome::of_error(&error),
+                            None,
+                        );
+                        return Err(error);
                     }
                 }
             }
@@ -68,7 +83,29 @@ impl Plugin {
             func,
             fuel_budget,
             timeout,
+            started,
         })
+    }
+
+    /// Tells the runtime's observer, if there is one, how a call ended.
+    fn observe(
+        &self,
+        runtime: &Runtime,
+        function: &str,
+        started: Option<Instant>,
+        outcome: CallOutcome,
+        fuel_used: Option<u64>,
+    ) {
+        tracing::Span::current().record("outcome", outcome.as_str());
+        if let (Some(observer), Some(started)) = (runtime.observer(), started) {
+            observer.call_finished(&FinishedCall {
+                plugin: &self.name,
+                function,
+                outcome,
+                duration: started.elapsed(),
+                fuel_used,
+            });
+        }
     }
 
     /// Ends a call: releases what it left open (an uncommitted transaction is rolled back),
@@ -76,9 +113,11 @@ impl Plugin {
     /// failure into a [`CallError`].
     async fn finish<T>(
         &self,
+        runtime: &Runtime,
         mut lease: Lease,
         function: &str,
         outcome: wasmtime::Result<T>,
+        returned_err: bool,
     ) -> Result<T, CallError> {
         lease.instance.store.data_mut().end_call().await;
         let stderr = lease.instance.store.data().flush_output();
@@ -89,20 +128,28 @@ impl Plugin {
         if let Some(fuel) = fuel_used {
             tracing::debug!(plugin = %self.name, function, fuel, "call finished");
         }
-        let (timeout, budget) = (lease.timeout, lease.fuel_budget);
+        let (timeout, budget, started) = (lease.timeout, lease.fuel_budget, lease.started);
         if let (Some(pool), true) = (&self.warm, outcome.is_ok()) {
             pool.put(lease.instance);
         }
-        outcome.map_err(
-            |error| match (error.downcast_ref::<wasmtime::Trap>(), budget) {
-                (Some(wasmtime::Trap::OutOfFuel), Some(budget)) => CallError::FuelExhausted {
-                    plugin: self.name.to_string(),
-                    function: function.to_string(),
-                    budget,
+        let outcome =
+            outcome.map_err(
+                |error| match (error.downcast_ref::<wasmtime::Trap>(), budget) {
+                    (Some(wasmtime::Trap::OutOfFuel), Some(budget)) => CallError::FuelExhausted {
+                        plugin: self.name.to_string(),
+                        function: function.to_string(),
+                        budget,
+                    },
+                    _ => classify(error, &self.name, function, timeout, &stderr),
                 },
-                _ => classify(error, &self.name, function, timeout, &stderr),
-            },
-        )
+            );
+        let kind = match &outcome {
+            Ok(_) if returned_err => CallOutcome::PluginError,
+            Ok(_) => CallOutcome::Ok,
+            Err(error) => CallOutcome::of_error(error),
+        };
+        self.observe(runtime, function, started, kind, fuel_used);
+        outcome
     }
 
     /// Calls `function` with dynamically typed arguments, checked against its signature first.
@@ -115,15 +162,20 @@ impl Plugin {
         let export = self.function(function)?;
         check_args(&export.ty, args)
             .map_err(|reason| self.bad_arguments(export, function, reason))?;
-        let mut lease = self.lease(runtime, export, function).await?;
-        let mut results = vec![Val::Bool(false); export.ty.results().len()];
-        let outcome = lease
-            .func
-            .call_async(&mut lease.instance.store, args, &mut results)
-            .await;
-        self.finish(lease, function, outcome)
-            .await
-            .map(|()| results)
+        async {
+            let mut lease = self.lease(runtime, export, function).await?;
+            let mut results = vec![Val::Bool(false); export.ty.results().len()];
+            let outcome = lease
+                .func
+                .call_async(&mut lease.instance.store, args, &mut results)
+                .await;
+            let returned_err = matches!(results.as_slice(), [Val::Result(Err(_))]);
+            self.finish(runtime, lease, function, outcome, returned_err)
+                .await
+                .map(|()| results)
+        }
+        .instrument(call_span(&self.name, function))
+        .await
     }
 
     /// Calls `function` through a typed function: no dynamic values on the way in or out.
@@ -138,13 +190,19 @@ impl Plugin {
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
         let export = self.function(function)?;
-        let mut lease = self.lease(runtime, export, function).await?;
-        let typed = match lease.func.typed::<P, R>(&lease.instance.store) {
-            Ok(typed) => typed,
-            Err(error) => return Err(self.bad_arguments(export, function, format!("{error:#}"))),
-        };
-        let outcome = typed.call_async(&mut lease.instance.store, args).await;
-        self.finish(lease, function, outcome).await
+        async {
+            let mut lease = self.lease(runtime, export, function).await?;
+            let typed = match lease.func.typed::<P, R>(&lease.instance.store) {
+                Ok(typed) => typed,
+                Err(error) => {
+                    return Err(self.bad_arguments(export, function, format!("{error:#}")))
+                }
+            };
+            let outcome = typed.call_async(&mut lease.instance.store, args).await;
+            self.finish(runtime, lease, function, outcome, false).await
+        }
+        .instrument(call_span(&self.name, function))
+        .await
     }
 
     fn bad_arguments(&self, export: &ExportedFunc, function: &str, reason: String) -> CallError {
@@ -155,4 +213,14 @@ impl Plugin {
             reason,
         }
     }
+}
+
+/// The span of one call: what the plugin prints is logged inside it.
+fn call_span(plugin: &str, function: &str) -> tracing::Span {
+    tracing::info_span!(
+        "plugin_call",
+        plugin,
+        function,
+        outcome = tracing::field::Empty
+    )
 }

@@ -16,6 +16,7 @@ pub mod reload;
 pub mod typed;
 
 mod invoke;
+pub mod observe;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};

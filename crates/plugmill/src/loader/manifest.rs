@@ -34,6 +34,10 @@ pub struct Manifest {
     pub tasks: Vec<String>,
 }
 
+/// Names the server and its endpoints use (`/plugin`, `/healthz`, `/readyz`, `/metrics`,
+/// `/tasks/...`, `/admin/...`): no plugin may take one, since its routes would sit under it.
+pub const RESERVED_NAMES: &[&str] = &["plugin", "healthz", "readyz", "metrics", "tasks", "admin"];
+
 /// Longest plugin name accepted.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -57,6 +61,12 @@ pub fn check_plugin_name(name: &str) -> Result<(), String> {
         return Err(format!(
             "the plugin name `{}` contains {bad:?}; {rules}",
             shown(name)
+        ));
+    }
+    if RESERVED_NAMES.contains(&name) {
+        return Err(format!(
+            "the plugin name `{name}` is reserved for the server's own endpoints ({}); choose another",
+            RESERVED_NAMES.join(", ")
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -86,8 +96,9 @@ pub fn check_manifest(manifest: &Manifest) -> Vec<String> {
         let path = shown(&route.path);
         if !route.path.starts_with(&prefix) || route.path.len() == prefix.len() {
             problems.push(format!(
-                "route `{path}` is outside the plugin's prefix: routes of `{}` must start with `{prefix}` and name something after it",
-                shown(&manifest.plugin_name)
+                "route `{path}` is outside the plugin's prefix: routes of `{}` must start with `{}` and name something after it",
+                shown(&manifest.plugin_name),
+                shown(&prefix)
             ));
         } else if let Some(problem) = path_problem(&route.path) {
             problems.push(format!("route `{path}` {problem}"));
@@ -142,6 +153,10 @@ mod tests {
             .unwrap_err()
             .contains("start with a letter"));
         assert!(check_plugin_name("a/b").unwrap_err().contains("'/'"));
+        assert!(check_plugin_name("metrics")
+            .unwrap_err()
+            .contains("reserved"));
+        assert!(check_plugin_name("tasks-helper").is_ok());
         assert!(check_plugin_name(&"x".repeat(65))
             .unwrap_err()
             .contains("65 characters"));
@@ -181,6 +196,17 @@ mod tests {
         assert!(problems[0].contains("contains ' '"), "{problems:?}");
         assert!(problems[1].contains("/a/\\nforged line"), "{problems:?}");
         assert!(!problems.iter().any(|p| p.contains('\n')));
+    }
+
+    /// Found by the `manifest` fuzz target: a control character in the plugin name, quoted
+    /// inside the route prefix.
+    #[test]
+    fn no_message_carries_a_raw_control_character() {
+        let problems = check_manifest(&manifest("\u{16}", &["", "/\u{16}/x\n"]));
+        assert!(!problems.is_empty());
+        for problem in problems {
+            assert!(!problem.chars().any(char::is_control), "{problem:?}");
+        }
     }
 
     #[test]

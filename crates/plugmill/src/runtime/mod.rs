@@ -184,6 +184,7 @@ pub struct Runtime {
     allocation: AllocationKind,
     no_grants: Arc<sandbox::WasiGrants>,
     shared: Arc<Shared>,
+    observer: Option<Arc<dyn crate::dispatch::observe::CallObserver>>,
     _ticker: epoch::EpochTicker,
 }
 
@@ -194,6 +195,7 @@ impl Runtime {
         options: RuntimeOptions,
         capabilities: Vec<Box<dyn Capability>>,
         extensions: &[LinkerExtension],
+        observer: Option<Arc<dyn crate::dispatch::observe::CallObserver>>,
     ) -> anyhow::Result<Self> {
         let (engine, allocation) = engine::build(&options)?;
         let mut linker = Linker::new(&engine);
@@ -218,6 +220,7 @@ impl Runtime {
             allocation,
             no_grants: Arc::default(),
             shared: Arc::new(shared),
+            observer,
             _ticker: ticker,
         })
     }
@@ -240,6 +243,11 @@ impl Runtime {
     /// State shared by every call (see [`Shared`]).
     pub fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// The observer every call reports to, if any.
+    pub(crate) fn observer(&self) -> Option<&Arc<dyn crate::dispatch::observe::CallObserver>> {
+        self.observer.as_ref()
     }
 
     /// The options this runtime was built with.

@@ -104,6 +104,11 @@ impl S3Source {
                     .with_timeout(Duration::from_secs(120)),
             );
         let endpoint = match &settings.endpoint {
+            Some(endpoint) if endpoint_has_user_info(endpoint) => {
+                return Err(SourceError::other(format!(
+                    "the S3 endpoint `{endpoint}` carries credentials in its URL; give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead"
+                )))
+            }
             Some(endpoint) => {
                 builder = builder
                     .with_endpoint(endpoint)
@@ -213,6 +218,13 @@ impl S3Source {
             self.endpoint
         ))
     }
+}
+
+/// Whether a URL has user-info (`scheme://user[:password]@host`).
+fn endpoint_has_user_info(url: &str) -> bool {
+    let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.contains('@')
 }
 
 /// Splits `s3://bucket/prefix/` into the bucket and the prefix (ending in `/` unless empty).

@@ -5,6 +5,7 @@ mod authorization;
 mod cache;
 mod database;
 mod dispatch;
+mod hardening;
 mod host_extension;
 mod instances;
 mod integrity;

@@ -169,8 +169,43 @@ impl DatabaseSpec {
 }
 
 /// A PostgreSQL database and its default pool size.
+/// The query parameters the PostgreSQL driver understands. Any other is refused here: the
+/// driver would ignore it and log its value, which may be a credential.
+#[cfg(feature = "postgres")]
+const POSTGRES_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
 #[cfg(feature = "postgres")]
 fn postgres_backend(url: &str) -> Result<(Backend, u32), String> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        if !POSTGRES_PARAMETERS.contains(&key) {
+            return Err(format!(
+                "`{}` is not a connection parameter plugmill knows (known: {})",
+                crate::config::values::shorten(key),
+                POSTGRES_PARAMETERS.join(", ")
+            ));
+        }
+    }
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| format!("`{}` is not a valid PostgreSQL URL: {e}", redact(url)))?;
     Ok((Backend::Postgres(options.application_name("plugmill")), 10))

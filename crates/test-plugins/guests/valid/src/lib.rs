@@ -110,6 +110,9 @@ impl Guest for Valid {
     }
 
     fn process(data: String) -> Result<String, String> {
+        if data.contains(r#""fail":true"#) || data.contains(r#""fail": true"#) {
+            return Err("processing refused".into());
+        }
         Ok(format!(r#"{{"processed":true,"len":{}}}"#, data.len()))
     }
 

@@ -1,0 +1,158 @@
+//! The server's configuration: `[server]` and `[auth]` of `plugmill.toml`, with
+//! `PLUGMILL_LISTEN` over `[server] listen`.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:8080"        # PLUGMILL_LISTEN
+//! max_body = "1 MiB"               # larger request bodies are refused (413)
+//! max_concurrency = 256            # plugin calls at once; more are refused (503, Retry-After)
+//! grace_period = "30s"             # on SIGTERM, how long requests in flight may finish
+//! admin_token_env = "PLUGMILL_ADMIN_TOKEN"   # enables POST /admin/reload with this bearer token
+//!
+//! [auth]                           # without it, no token is asked for
+//! hs256_secret_env = "PLUGMILL_JWT_SECRET"   # HS256 with a shared secret, read from this variable
+//! jwks_url = "https://idp/realms/x/protocol/openid-connect/certs"   # RS256/ES256 keys
+//! issuer = "https://idp/realms/x"  # checked when set
+//! audience = "plugmill"            # checked when set
+//! leeway = "30s"                   # clock skew allowed on exp and nbf
+//! jwks_refetch_interval = "30s"    # an unknown key id refetches the keys at most this often
+//! # trust_unverified = true        # decode without verifying, behind a gateway that verifies
+//! ```
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use plugmill::config::{ByteSize, ConfigError, HostConfig, HumanDuration};
+use serde::Deserialize;
+
+/// The address the server listens on by default: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// `[server]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `host:port` to listen on.
+    pub listen: Option<String>,
+    /// The largest request body.
+    pub max_body: Option<ByteSize>,
+    /// Plugin calls served at once.
+    pub max_concurrency: Option<usize>,
+    /// How long requests in flight may finish after SIGTERM.
+    pub grace_period: Option<HumanDuration>,
+    /// The environment variable holding the admin token.
+    pub admin_token_env: Option<String>,
+}
+
+/// `[auth]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The environment variable holding the HS256 secret.
+    pub hs256_secret_env: Option<String>,
+    /// Where the RS256/ES256 keys are published (a JWKS document).
+    pub jwks_url: Option<String>,
+    /// The expected `iss`.
+    pub issuer: Option<String>,
+    /// The expected `aud`.
+    pub audience: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf` (default 30 s).
+    pub leeway: Option<HumanDuration>,
+    /// The shortest time between two fetches of the JWKS (default 30 s).
+    pub jwks_refetch_interval: Option<HumanDuration>,
+    /// Decode tokens without verifying them (a gateway in front verifies).
+    #[serde(default)]
+    pub trust_unverified: bool,
+}
+
+/// The server's settings, resolved.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The largest request body, in bytes (default 1 MiB).
+    pub max_body: usize,
+    /// Plugin calls served at once (default 256).
+    pub max_concurrency: usize,
+    /// How long requests in flight may finish after SIGTERM (default 30 s).
+    pub grace_period: Duration,
+    /// The admin token, when admin endpoints are enabled.
+    pub admin_token: Option<String>,
+    /// How bearer tokens are verified; `None`: no token is asked for.
+    pub auth: Option<AuthConfig>,
+}
+
+/// The most plugin calls served at once that may be configured.
+const MAX_CONCURRENCY: usize = 100_000;
+
+/// The largest `max_body` that may be configured.
+const MAX_BODY: u64 = 1 << 30;
+
+impl ServerSettings {
+    /// Reads `[server]` and `[auth]`; `listen` (the command line, else `PLUGMILL_LISTEN`) wins
+    /// over `[server] listen`.
+    pub fn from_config(config: &HostConfig, listen: Option<&str>) -> Result<Self, ConfigError> {
+        let server: ServerConfig = config.section(&["server"])?.unwrap_or_default();
+        let auth: Option<AuthConfig> = config.section(&["auth"])?;
+        let env_listen = std::env::var("PLUGMILL_LISTEN")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let listen = listen
+            .map(str::to_string)
+            .or(env_listen)
+            .or(server.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = listen
+            .to_socket_addrs_first()
+            .map_err(|e| config.error(format!("[server] listen: `{listen}` {e}")))?;
+        let max_body = match server.max_body {
+            Some(size) => size
+                .within(1, MAX_BODY)
+                .map_err(|e| config.error(format!("[server] max_body: {e}")))?
+                as usize,
+            None => 1 << 20,
+        };
+        let max_concurrency = server.max_concurrency.unwrap_or(256);
+        if max_concurrency == 0 || max_concurrency > MAX_CONCURRENCY {
+            return Err(config.error(format!(
+                "[server] max_concurrency: {max_concurrency} is outside 1 to {MAX_CONCURRENCY}"
+            )));
+        }
+        let admin_token = match &server.admin_token_env {
+            Some(variable) => Some(
+                std::env::var(variable)
+                    .ok()
+                    .filter(|token| token.len() >= 16)
+                    .ok_or_else(|| {
+                        config.error(format!(
+                            "[server] admin_token_env: the variable `{variable}` must hold a token of at least 16 characters"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            listen,
+            max_body,
+            max_concurrency,
+            grace_period: server.grace_period.map_or(Duration::from_secs(30), |d| d.0),
+            admin_token,
+            auth,
+        })
+    }
+}
+
+/// The first address a `host:port` resolves to.
+trait FirstAddress {
+    fn to_socket_addrs_first(&self) -> Result<SocketAddr, String>;
+}
+
+impl FirstAddress for String {
+    fn to_socket_addrs_first(&self) -> Result<SocketAddr, String> {
+        use std::net::ToSocketAddrs as _;
+        self.to_socket_addrs()
+            .map_err(|e| format!("is not a host:port to listen on ({e})"))?
+            .next()
+            .ok_or_else(|| "resolves to no address".to_string())
+    }
+}

@@ -1,0 +1,79 @@
+//! What every request goes through: a request id (`x-request-id`, taken from the request or
+//! made), a span, one log line (method, path, status, plugin, duration, request id) and the
+//! request counter; and, for plugin calls, the concurrency limit.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument as _;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The plugin a response came from, for the log line (set by the handlers).
+#[derive(Clone, Debug)]
+pub(crate) struct ServedBy(pub(crate) String);
+
+/// The metrics label of a request's route (set by the handlers; bounded: registered routes
+/// and fixed endpoints only).
+#[derive(Clone, Debug)]
+pub(crate) struct RouteLabel(pub(crate) String);
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Logs and counts every request.
+pub(crate) async fn observe(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %id, %method, path = %path);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    let plugin = response
+        .extensions()
+        .get::<ServedBy>()
+        .map(|p| p.0.clone())
+        .unwrap_or_default();
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or_else(|| "unmatched".to_string(), |r| r.0.clone());
+    span.in_scope(|| {
+        tracing::info!(
+            %method,
+            path = %path,
+            status = status.as_u16(),
+            plugin = %plugin,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = %id,
+            "request"
+        )
+    });
+    crate::metrics::record_request(route, status.as_u16());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// Refuses a plugin call beyond `[server] max_concurrency` with 503 and `Retry-After`, and
+/// any before the plugins are loaded.
+pub(crate) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !state.is_ready() {
+        return ApiError::NotReady.into_response();
+    }
+    let Ok(_permit) = state.calls.try_acquire() else {
+        return ApiError::Overloaded.into_response();
+    };
+    next.run(request).await
+}

@@ -1,0 +1,61 @@
+//! What every request handler shares.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use plugmill_host::Host;
+use tokio::sync::Semaphore;
+
+use crate::auth::Verifier;
+use crate::config::ServerSettings;
+use crate::metrics::Metrics;
+
+/// The state of a server, shared by its handlers.
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) host: Arc<Host>,
+    pub(crate) verifier: Verifier,
+    pub(crate) settings: ServerSettings,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Plugin calls served at once.
+    pub(crate) calls: Semaphore,
+    /// Set once the plugins are loaded.
+    ready: AtomicBool,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        host: Arc<Host>,
+        verifier: Verifier,
+        settings: ServerSettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let calls = Semaphore::new(settings.max_concurrency);
+        Self(Arc::new(Inner {
+            host,
+            verifier,
+            settings,
+            metrics,
+            calls,
+            ready: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.0.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.0.ready.store(true, Ordering::Release);
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

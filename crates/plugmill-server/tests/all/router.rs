@@ -1,0 +1,391 @@
+//! The router in-process: every status, through `tower::ServiceExt::oneshot`.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+use super::{claims, hs256, hs256_auth, loaded, now, TENANT};
+
+const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
+
+fn post(path: &str, token: Option<&str>, body: impl Into<Body>) -> Request<Body> {
+    let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    request.body(body.into()).unwrap()
+}
+
+async fn call(router: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, body)
+}
+
+fn plugins() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("fixture.wasm", test_plugins::HTTP_FIXTURE),
+        ("miru.wasm", test_plugins::MIRU),
+    ]
+}
+
+#[tokio::test]
+async fn the_seed_endpoint_answers_with_the_seed_s_shape_and_injects_verified_claims() {
+    let config = format!("{}\n[limits]\ncall_timeout = \"2s\"\n", hs256_auth(SECRET));
+    let (server, _dir) = loaded(&config, &plugins()).await;
+    let router = server.router();
+    let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
+    let body = json!({"path": "/miru/create-transmission-package", "data": {"document_id": "d-1"}});
+    let (status, answer) = call(&router, post("/plugin", Some(&token), body.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["data"]["status"], "packaged");
+    assert_eq!(answer["data"]["document_id"], "d-1");
+
+    let wrong_tenant = hs256(SECRET, &claims("another-tenant", &["admin-user"]));
+    let (status, answer) = call(
+        &router,
+        post("/plugin", Some(&wrong_tenant), body.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("tenant rule failed"));
+
+    // The body cannot choose its own claims: the verified ones replace them, as a string.
+    let forged = json!({"path": "/fixture/claims", "data": {"claims": "{\"sub\": \"root\"}"}});
+    let (status, answer) = call(&router, post("/plugin", Some(&token), forged.to_string())).await;
+    assert_eq!(status, StatusCode::OK);
+    let injected: Value = serde_json::from_str(answer["data"]["claims"].as_str().unwrap()).unwrap();
+    assert_eq!(injected["sub"], "caller-1");
+    let (_, direct) = call(
+        &router,
+        post(
+            "/fixture/claims",
+            Some(&token),
+            r#"{"claims": {"sub": "root"}}"#,
+        ),
+    )
+    .await;
+    let injected: Value = serde_json::from_str(direct["claims"].as_str().unwrap()).unwrap();
+    assert_eq!(injected["sub"], "caller-1");
+}
+
+#[tokio::test]
+async fn every_status_says_whose_fault_it_is() {
+    let config = format!(
+        "{}\n[limits]\ncall_timeout = \"300ms\"\n[server]\nmax_body = \"1 KiB\"\n",
+        hs256_auth(SECRET)
+    );
+    let (server, _dir) = loaded(&config, &plugins()).await;
+    let router = server.router();
+    let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
+    let ok = Some(token.as_str());
+    let expired = hs256(SECRET, &json!({"sub": "x", "exp": now() - 3600}));
+    let not_yet = hs256(
+        SECRET,
+        &json!({"sub": "x", "exp": now() + 3600, "nbf": now() + 3600}),
+    );
+    let wrong_key = hs256("another-secret-of-at-least-32-bytes!", &claims(TENANT, &[]));
+    let tampered = {
+        let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+        parts[1] = base64_url(&json!({"sub": "root", "exp": now() + 3600}).to_string());
+        parts.join(".")
+    };
+    let none_alg = format!(
+        "{}.{}.",
+        base64_url(r#"{"alg":"none","typ":"JWT"}"#),
+        base64_url(&json!({"sub": "root", "exp": now() + 3600}).to_string())
+    );
+    let seed = |path: &str| json!({"path": path, "data": {}}).to_string();
+    let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
+        (
+            "ok",
+            post("/plugin", ok, seed("/fixture/echo")),
+            StatusCode::OK,
+            "",
+        ),
+        (
+            "no token",
+            post("/plugin", None, seed("/fixture/echo")),
+            StatusCode::UNAUTHORIZED,
+            "bearer token is required",
+        ),
+        (
+            "expired",
+            post("/plugin", Some(&expired), seed("/fixture/echo")),
+            StatusCode::UNAUTHORIZED,
+            "expired",
+        ),
+        (
+            "not yet valid",
+            post("/plugin", Some(&not_yet), seed("/fixture/echo")),
+            StatusCode::UNAUTHORIZED,
+            "not valid yet",
+        ),
+        (
+            "wrong key",
+            post("/plugin", Some(&wrong_key), seed("/fixture/echo")),
+            StatusCode::UNAUTHORIZED,
+            "signature",
+        ),
+        (
+            "tampered",
+            post("/plugin", Some(&tampered), seed("/fixture/echo")),
+            StatusCode::UNAUTHORIZED,
+            "signature",
+        ),
+        (
+            "alg none",
+            post("/plugin", Some(&none_alg), seed("/fixture/echo")),
+            StatusCode::UNAUTHORIZED,
+            "malformed",
+        ),
+        (
+            "garbage token",
+            post("/plugin", Some("not.a.jwt"), seed("/fixture/echo")),
+            StatusCode::UNAUTHORIZED,
+            "malformed",
+        ),
+        (
+            "body not JSON",
+            post("/plugin", ok, "{nope"),
+            StatusCode::BAD_REQUEST,
+            "not JSON",
+        ),
+        (
+            "data not an object",
+            post("/plugin", ok, r#"{"path": "/fixture/echo", "data": [1]}"#),
+            StatusCode::BAD_REQUEST,
+            "`data` must be a JSON object",
+        ),
+        (
+            "no path",
+            post("/plugin", ok, r#"{"data": {}}"#),
+            StatusCode::BAD_REQUEST,
+            "`path` is missing",
+        ),
+        (
+            "unknown route",
+            post("/plugin", ok, seed("/nobody/here")),
+            StatusCode::NOT_FOUND,
+            "no plugin serves route",
+        ),
+        (
+            "unknown path",
+            post("/nobody/here", ok, "{}"),
+            StatusCode::NOT_FOUND,
+            "no plugin serves route",
+        ),
+        (
+            "too large",
+            post(
+                "/plugin",
+                ok,
+                format!(
+                    r#"{{"path": "/fixture/echo", "data": {{"x": "{}"}}}}"#,
+                    "y".repeat(4096)
+                ),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "larger than",
+        ),
+        (
+            "plugin error",
+            post("/plugin", ok, seed("/fixture/fail")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the fixture refuses",
+        ),
+        (
+            "trap",
+            post("/fixture/trap", ok, "{}"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "failed (trap)",
+        ),
+        (
+            "deadline",
+            post("/fixture/spin", ok, "{}"),
+            StatusCode::GATEWAY_TIMEOUT,
+            "deadline",
+        ),
+        (
+            "task execution",
+            post(
+                "/plugin",
+                ok,
+                json!({"path": "/fixture/process", "data": {}, "task_execution": "export"})
+                    .to_string(),
+            ),
+            StatusCode::NOT_IMPLEMENTED,
+            "task",
+        ),
+    ];
+    for (what, request, expected, message) in cases {
+        let (status, body) = call(&router, request).await;
+        assert_eq!(status, expected, "{what}: {body}");
+        if !message.is_empty() {
+            let error = body["error"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: {body}"));
+            assert!(error.contains(message), "{what}: {error}");
+        }
+    }
+    // A trap is answered shortly: what the plugin printed and its backtrace stay in the log.
+    let (_, body) = call(&router, post("/fixture/trap", ok, "{}")).await;
+    assert!(
+        !body["error"]
+            .as_str()
+            .unwrap()
+            .contains("the fixture traps"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_at_its_limit_refuses_with_retry_after_and_one_not_loaded_is_not_ready() {
+    let config = "[server]\nmax_concurrency = 1\n";
+    let dir = super::deployment(config, &plugins());
+    let server = plugmill_server::Server::assemble(super::options(&dir), Some("127.0.0.1:0"))
+        .await
+        .unwrap();
+    let router = server.router();
+    let (status, _) = call(
+        &router,
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let response = router
+        .clone()
+        .oneshot(post("/fixture/echo", None, "{}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    let (status, _) = call(
+        &router,
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "alive before it is ready");
+
+    server.load().await.unwrap();
+    let (status, ready) = call(
+        &router,
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["plugins"], 2);
+    let slow = tokio::spawn(
+        router
+            .clone()
+            .oneshot(post("/fixture/wait", None, r#"{"ms": 500}"#)),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let response = router
+        .clone()
+        .oneshot(post("/fixture/echo", None, "{}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(slow.await.unwrap().unwrap().status(), StatusCode::OK);
+    let (status, _) = call(&router, post("/fixture/echo", None, "{}")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "served again once the first call ended"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_calls_and_outcomes() {
+    let (server, _dir) = loaded("[limits]\ncall_timeout = \"300ms\"\n", &plugins()).await;
+    let router = server.router();
+    call(&router, post("/fixture/echo", None, "{}")).await;
+    call(&router, post("/fixture/fail", None, "{}")).await;
+    call(&router, post("/fixture/trap", None, "{}")).await;
+    call(&router, post("/fixture/spin", None, "{}")).await;
+    let response = router
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(response.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    for expected in [
+        r#"plugmill_plugin_calls_total{plugin="fixture",function="echo",outcome="ok"}"#,
+        r#"plugmill_plugin_calls_total{plugin="fixture",function="fail",outcome="plugin_error"}"#,
+        r#"plugmill_plugin_calls_total{plugin="fixture",function="trap",outcome="trap"}"#,
+        r#"plugmill_plugin_calls_total{plugin="fixture",function="spin",outcome="deadline"}"#,
+        r#"plugmill_http_requests_total{route="/fixture/fail",status="422"}"#,
+        "plugmill_plugin_call_duration_seconds_bucket",
+        "plugmill_plugins_loaded",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_admin_reload_needs_its_token() {
+    let variable = format!("PLUGMILL_TEST_ADMIN_{}", std::process::id());
+    std::env::set_var(&variable, "an-admin-token-of-enough-length");
+    let config = format!("[server]\nadmin_token_env = \"{variable}\"\n");
+    let (server, dir) = loaded(&config, &plugins()).await;
+    let router = server.router();
+    let reload = |token: Option<&str>| {
+        let mut request = Request::post("/admin/reload");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    assert_eq!(
+        call(&router, reload(None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&router, reload(Some("wrong-token-of-enough-length")))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    std::fs::remove_file(dir.path().join("plugins/miru.wasm")).unwrap();
+    let (status, report) = call(&router, reload(Some("an-admin-token-of-enough-length"))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["changes"]["removed"], json!(["miru"]));
+
+    let (open, _dir) = loaded("", &plugins()).await;
+    let (status, body) = call(&open.router(), reload(Some("x"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}

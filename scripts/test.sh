@@ -26,6 +26,10 @@ fi
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
+# Optional OpenTelemetry export builds.
+echo "==> cargo check -p plugmill-cli --features otel"
+cargo check --quiet -p plugmill-cli --features otel
+
 # The library's heavy parts are optional: it must build with each one alone, and with none.
 for features in "" postgres sqlite s3; do
     echo "==> cargo check -p plugmill --no-default-features --features '$features'"

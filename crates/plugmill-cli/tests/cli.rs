@@ -762,3 +762,94 @@ fn watch_never_stalls_on_a_fifo_and_stops_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// `plugmill serve` on a free port; returns the child and its URL (read from stdout).
+fn serve(dir: &Path, log: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugmill"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-cache"])
+        .env("PLUGMILL_PLUGINS", dir)
+        .env("PLUGMILL_LOG", log)
+        .env_remove("PLUGMILL_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+#[test]
+fn serve_finishes_the_requests_in_flight_on_sigterm_and_exits_zero() {
+    let dir = plugin_dir(&[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
+    let (mut child, url) = serve(dir.path(), "info");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    runtime.block_on(async {
+        for _ in 0..200 {
+            let ready = client.get(format!("{url}/readyz")).send().await;
+            if ready.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    });
+    let in_flight = runtime.spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let response = client
+                .post(format!("{url}/fixture/wait"))
+                .json(&json!({"ms": 1500}))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let (status, body) = runtime.block_on(in_flight).unwrap();
+    assert_eq!(status, 200, "the request in flight completes: {body}");
+    assert_eq!(body["waited_ms"], 1500);
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("request") && line.contains("/fixture/wait"))
+        .unwrap_or_else(|| panic!("no request line in:\n{stderr}"));
+    for field in [
+        "method=POST",
+        "status=200",
+        "plugin=fixture",
+        "duration_ms=",
+        "request_id=",
+    ] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
+}

@@ -40,7 +40,7 @@ mod source;
 
 pub use global::init_plugin_manager;
 pub use host::{assemble_manager, source_url, Host, HostError};
-pub use logging::{init_logging, DEFAULT_LOG_FILTER};
+pub use logging::{flush_logging, init_logging, DEFAULT_LOG_FILTER};
 pub use options::{CacheChoice, HostOptions};
 pub use reloader::{ReloadEvent, ReloadTrigger, Reloader};
 pub use signals::shutdown_signal;

@@ -48,14 +48,12 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
         .extensions()
         .get::<RouteLabel>()
         .map_or_else(|| "unmatched".to_string(), |r| r.0.clone());
+    // One line: the span adds the request id, the method and the path.
     span.in_scope(|| {
         tracing::info!(
-            %method,
-            path = %path,
             status = status.as_u16(),
             plugin = %plugin,
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-            request_id = %id,
             "request"
         )
     });

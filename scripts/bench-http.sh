@@ -51,16 +51,18 @@ wait_for() {
 load() {
     local name=$1 url=$2
     wait_for "$url"
-    wrk -t1 -c16 -d"${seconds}s" --latency -s "$work/post.lua" "$url" > "$work/$name.txt"
+    local out
+    out=$(mktemp -p "$work")
+    wrk -t1 -c16 -d"${seconds}s" --latency -s "$work/post.lua" "$url" > "$out"
     local rps p50 p99
-    rps=$(awk '/Requests\/sec/ {print $2}' "$work/$name.txt")
-    p50=$(awk '$1 == "50%" {print $2}' "$work/$name.txt")
-    p99=$(awk '$1 == "99%" {print $2}' "$work/$name.txt")
+    rps=$(awk '/Requests\/sec/ {print $2}' "$out")
+    p50=$(awk '$1 == "50%" {print $2}' "$out")
+    p99=$(awk '$1 == "99%" {print $2}' "$out")
     printf '%-34s %12s %10s %10s\n' "$name" "$rps" "$p50" "$p99"
 }
 
 plugmill=target/release/plugmill
-"$wasmtime" serve --addr 127.0.0.1:18081 "$echo_wasm" 2>/dev/null & wasmtime_pid=$!
+"$wasmtime" serve -S cli --addr 127.0.0.1:18081 "$echo_wasm" 2>/dev/null & wasmtime_pid=$!
 PLUGMILL_LOG=error "$plugmill" --no-cache --plugins "$work/plugins" serve --listen 127.0.0.1:18082 >/dev/null & fresh_pid=$!
 PLUGMILL_LOG=error "$plugmill" --no-cache --plugins "$work/plugins" --config "$work/warm.toml" serve --listen 127.0.0.1:18083 >/dev/null & warm_pid=$!
 

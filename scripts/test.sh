@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the workspace, on a fresh machine with only Rust installed: installs the
-# wasm32-wasip2 target the test plugins are built for, starts the local PostgreSQL server the
-# database tests use when it is installed but not running, then runs the tests.
+# wasm32-wasip2 target the test plugins are built for, starts the local PostgreSQL server and
+# RabbitMQ broker the database and task tests use when they are installed but not running, then
+# runs the tests.
 #
 # The database tests use PLUGMILL_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
@@ -21,6 +22,12 @@ if [[ -z "${PLUGMILL_TEST_POSTGRES:-}" ]] && command -v pg_isready >/dev/null \
             sleep 1
         done
     fi
+fi
+
+if command -v rabbitmqctl >/dev/null && ! rabbitmqctl -q status >/dev/null 2>&1; then
+    echo "==> starting the local RabbitMQ broker"
+    rabbitmq-server -detached || true
+    rabbitmqctl -q --timeout 120 await_startup || true
 fi
 
 cargo test --workspace --all-targets

@@ -63,10 +63,31 @@ pub enum Command {
         #[arg(long, env = "PLUGMILL_LISTEN")]
         listen: Option<String>,
     },
+    /// Run queued tasks from RabbitMQ (`[tasks] queue = "amqp://..."`) until SIGTERM: each
+    /// message is acknowledged only once its record is final.
+    Worker {
+        /// Serve `/metrics` and `/healthz` here (default `[tasks] metrics_listen`, else none).
+        #[arg(long)]
+        metrics_listen: Option<String>,
+    },
+    /// Task-execution records.
+    Task {
+        #[command(subcommand)]
+        action: TaskAction,
+    },
     /// Call a hook, a route or a task.
     Call {
         #[command(subcommand)]
         target: CallTarget,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TaskAction {
+    /// Show one task-execution record (exit 1 if there is none).
+    Show {
+        /// The task's id.
+        id: String,
     },
 }
 

@@ -41,6 +41,9 @@ pub enum ApiError {
     /// The plugins are not loaded yet (503).
     #[error("the plugins are not loaded yet")]
     NotReady,
+    /// Something the server needs (the task records, the queue) cannot be reached (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// The plugin ran past its deadline (504).
     #[error("{0}")]
     Deadline(String),
@@ -58,7 +61,9 @@ impl ApiError {
             ApiError::Plugin(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            ApiError::Overloaded | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded | ApiError::NotReady | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
@@ -99,11 +104,21 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let mut response =
             (status, axum::Json(json!({ "error": self.to_string() }))).into_response();
-        if matches!(self, ApiError::Overloaded | ApiError::NotReady) {
+        if matches!(
+            self,
+            ApiError::Overloaded | ApiError::NotReady | ApiError::Unavailable(_)
+        ) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
+    }
+}
+
+impl From<plugmill_tasks::TaskError> for ApiError {
+    fn from(error: plugmill_tasks::TaskError) -> Self {
+        tracing::error!(%error, "a task could not be queued");
+        ApiError::Unavailable(error.to_string())
     }
 }

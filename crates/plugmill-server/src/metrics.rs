@@ -8,6 +8,10 @@
 //! - `plugmill_plugin_fuel_used_total{plugin}` (when fuel is metered)
 //! - `plugmill_plugins_loaded`, `plugmill_plugins_rejected` (gauges)
 //! - `plugmill_reloads_total{outcome}` (`ok`, `failed`)
+//! - the task queue's: `plugmill_tasks_queued_total`, `plugmill_tasks_running`,
+//!   `plugmill_tasks_succeeded_total`, `plugmill_tasks_failed_total`,
+//!   `plugmill_tasks_retried_total`, `plugmill_tasks_dead_lettered_total`,
+//!   `plugmill_task_duration_seconds`
 //!
 //! The recorder is global to the process: installed once, shared by every server in it.
 
@@ -38,6 +42,12 @@ impl Metrics {
                         Matcher::Full("plugmill_plugin_call_duration_seconds".into()),
                         DURATION_BUCKETS,
                     )
+                    .and_then(|builder| {
+                        builder.set_buckets_for_metric(
+                            Matcher::Full(plugmill_tasks::DURATION_METRIC.into()),
+                            DURATION_BUCKETS,
+                        )
+                    })
                     .and_then(|builder| builder.install_recorder())
                     .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
                 describe();
@@ -104,6 +114,24 @@ impl CallObserver for CallMetrics {
                 .increment(fuel);
         }
     }
+}
+
+/// Serves `GET /metrics` and `GET /healthz` on `listener` (for a process without the HTTP
+/// server: a task worker).
+pub async fn serve_metrics(listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    use axum::routing::get;
+    let metrics = Metrics::get()?;
+    let router = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move { metrics.render() }
+            }),
+        )
+        .route("/healthz", get(|| async { "ok" }));
+    axum::serve(listener, router).await?;
+    Ok(())
 }
 
 /// Counts one HTTP request.

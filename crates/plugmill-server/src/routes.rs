@@ -2,13 +2,16 @@
 //! operational endpoints.
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
+
+use plugmill::capabilities::authorization::Authorization;
+use plugmill_tasks::{Cancelled, NewTask, TaskRecord};
 
 use crate::body::json_body;
 use crate::error::ApiError;
@@ -19,6 +22,7 @@ use crate::state::AppState;
 pub(crate) fn router(state: AppState) -> Router {
     let plugin_calls = Router::new()
         .route("/plugin", post(seed_endpoint))
+        .route("/tasks/{task}", post(queue_task))
         .route("/{*path}", post(plugin_route))
         .route_layer(from_fn_with_state(state.clone(), limit));
     Router::new()
@@ -26,6 +30,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/admin/reload", post(admin_reload))
+        .route("/tasks/{task}", get(show_task))
+        .route("/tasks/{task}/cancel", post(cancel_task))
         .merge(plugin_calls)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -55,17 +61,42 @@ async fn seed_endpoint(
             ))
         }
     };
-    let data = seed_data(request.remove("data"), claims)?;
-    let task_execution = request.remove("task_execution").filter(|v| !v.is_null());
+    let data = seed_data(request.remove("data"), claims.clone())?;
+    let task_execution = match request.remove("task_execution") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(task_type)) => Some(task_type),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "`task_execution` must be a task type name, a string".into(),
+            ))
+        }
+    };
+    let generate_document = request
+        .remove("generate_document")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
     let registry = state.host.manager().registry();
     let target = registry.route(&path).ok_or_else(|| {
         ApiError::NotFound(format!("no plugin serves route `{}`", shorten(&path)))
     })?;
     let plugin = target.plugin.name().to_string();
-    if task_execution.is_some() && target.task {
-        return Err(ApiError::NotImplemented(
-            "running a route as a task (`task_execution`) needs the task queue, which this server does not have yet".into(),
-        ));
+    if let (Some(task_type), true) = (task_execution, target.task) {
+        let task = NewTask {
+            task: target.handler.clone(),
+            task_type: Some(task_type),
+            data,
+            executed_by: claims.as_ref().and_then(caller_name),
+            tenant_id: claims
+                .as_ref()
+                .and_then(|claims| caller_tenant(&state, claims)),
+            document_id: generate_document.then(|| uuid::Uuid::new_v4().to_string()),
+        };
+        drop(registry);
+        let record = state.tasks()?.submit_with(task, seed_task_data).await?;
+        let answer = json!({ "document_id": record.document_id, "task_execution": record });
+        let mut response = Json(json!({ "data": answer.to_string() })).into_response();
+        served(&mut response, plugin, "/plugin".into());
+        return Ok(response);
     }
     drop(registry);
     let answer = state.host.manager().call_route(&path, &data).await;
@@ -105,6 +136,120 @@ async fn plugin_route(
     };
     served(&mut response, plugin, path.to_string());
     Ok(response)
+}
+
+/// `POST /tasks/{name}`: queues task `name` with the JSON body as its data (claims injected
+/// as for routes); answers 202 with the record.
+async fn queue_task(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let claims = caller(&state, &headers).await?;
+    let data = json_body(body, state.settings.max_body).await?;
+    let data = match &claims {
+        Some(claims) => with_claims(data, claims.clone())?,
+        None => data,
+    };
+    if state.host.manager().registry().task(&name).is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no plugin registered task `{}`",
+            shorten(&name)
+        )));
+    }
+    let task = NewTask {
+        task: name.clone(),
+        data,
+        executed_by: claims.as_ref().and_then(caller_name),
+        tenant_id: claims
+            .as_ref()
+            .and_then(|claims| caller_tenant(&state, claims)),
+        ..NewTask::default()
+    };
+    let record = state.tasks()?.submit(task).await?;
+    let mut response = (StatusCode::ACCEPTED, Json(json!(record))).into_response();
+    response
+        .extensions_mut()
+        .insert(RouteLabel("/tasks/{name}".into()));
+    Ok(response)
+}
+
+/// `GET /tasks/{id}`: a task-execution record.
+async fn show_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller(&state, &headers).await?;
+    let record = state
+        .tasks()?
+        .get(&id)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?
+        .ok_or_else(|| ApiError::NotFound(format!("no task has id `{}`", shorten(&id))))?;
+    Ok(fixed(Json(json!(record)).into_response(), "/tasks/{id}"))
+}
+
+/// `POST /tasks/{id}/cancel`: cancels a task that has not started (409 once it has).
+async fn cancel_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller(&state, &headers).await?;
+    let outcome = state
+        .tasks()?
+        .cancel(&id)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let response = match outcome {
+        Cancelled::Yes(record) => Json(json!(record)).into_response(),
+        Cancelled::TooLate(record) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": format!("the task is {} already: only a task that has not started can be cancelled", record.status.as_str()) })),
+        )
+            .into_response(),
+        Cancelled::Missing => return Err(ApiError::NotFound(format!("no task has id `{}`", shorten(&id)))),
+    };
+    Ok(fixed(response, "/tasks/{id}/cancel"))
+}
+
+/// The seed's task data: the record, as a JSON string, in `task_execution`.
+fn seed_task_data(record: &TaskRecord, data: Value) -> Value {
+    let mut map = match data {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    map.insert(
+        "task_execution".into(),
+        Value::String(json!(record).to_string()),
+    );
+    if let Some(document) = &record.document_id {
+        map.insert("document_id".into(), Value::String(document.clone()));
+    }
+    Value::Object(map)
+}
+
+/// The caller's name from their claims: `name`, else `preferred_username`, else `sub`.
+fn caller_name(claims: &Value) -> Option<String> {
+    ["name", "preferred_username", "sub"]
+        .iter()
+        .find_map(|key| claims.get(*key).and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+/// The caller's tenant, where the authorization capability finds it in claims.
+fn caller_tenant(state: &AppState, claims: &Value) -> Option<String> {
+    let pointer = state
+        .host
+        .manager()
+        .capability::<Authorization>()
+        .map(|authorization| authorization.policy().tenant_claim.clone())?;
+    claims
+        .pointer(&pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// The caller's verified claims (`None` when the server asks for no token).

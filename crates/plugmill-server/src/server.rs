@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use plugmill::{LoadError, LoadReport};
+use plugmill::LoadReport;
 use plugmill_host::{Host, HostOptions};
+use plugmill_tasks::Tasks;
 use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
@@ -53,13 +54,18 @@ impl Server {
         crate::routes::router(self.state.clone())
     }
 
-    /// Loads the plugins; the server is ready (`/readyz`, plugin calls) once this succeeds.
-    pub async fn load(&self) -> Result<LoadReport, LoadError> {
+    /// Loads the plugins and opens the task service (`[tasks]`: the records, the queue); the
+    /// server is ready (`/readyz`, plugin calls) once both succeeded.
+    pub async fn load(&self) -> anyhow::Result<LoadReport> {
         let report = self.host.load().await?;
         for rejected in &report.rejected {
             tracing::warn!(%rejected, "plugin rejected");
         }
         crate::metrics::record_load(&report);
+        if self.state.tasks.get().is_none() {
+            let tasks = Tasks::open(&self.host).await?;
+            let _ = self.state.tasks.set(Arc::new(tasks));
+        }
         self.state.set_ready();
         Ok(report)
     }
@@ -90,7 +96,10 @@ impl Server {
                             break;
                         }
                         Err(error) => {
-                            tracing::error!(%error, "loading the plugins failed; trying again");
+                            tracing::error!(
+                                error = format!("{error:#}"),
+                                "loading the plugins or opening the tasks failed; trying again"
+                            );
                             tokio::time::sleep(LOAD_RETRY).await;
                         }
                     }
@@ -124,6 +133,9 @@ impl Server {
         tokio::select! {
             outcome = serving => outcome?,
             () = deadline => tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway"),
+        }
+        if let Some(tasks) = self.state.tasks.get() {
+            tasks.shutdown().await;
         }
         self.host.shutdown().await;
         Ok(())

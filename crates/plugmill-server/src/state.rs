@@ -1,9 +1,10 @@
 //! What every request handler shares.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use plugmill_host::Host;
+use plugmill_tasks::Tasks;
 use tokio::sync::Semaphore;
 
 use crate::auth::Verifier;
@@ -21,6 +22,8 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     /// Plugin calls served at once.
     pub(crate) calls: Semaphore,
+    /// The task service, opened once the plugins are loaded.
+    pub(crate) tasks: OnceLock<Arc<Tasks>>,
     /// Set once the plugins are loaded.
     ready: AtomicBool,
 }
@@ -39,12 +42,18 @@ impl AppState {
             settings,
             metrics,
             calls,
+            tasks: OnceLock::new(),
             ready: AtomicBool::new(false),
         }))
     }
 
     pub(crate) fn is_ready(&self) -> bool {
         self.0.ready.load(Ordering::Acquire)
+    }
+
+    /// The task service; not ready before the plugins are loaded.
+    pub(crate) fn tasks(&self) -> Result<&Arc<Tasks>, crate::error::ApiError> {
+        self.0.tasks.get().ok_or(crate::error::ApiError::NotReady)
     }
 
     pub(crate) fn set_ready(&self) {

@@ -5,6 +5,7 @@ mod inspect;
 mod keys;
 mod list;
 mod serve;
+mod tasks;
 mod upload;
 mod watch;
 
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use plugmill::LoadReport;
 use plugmill_host::Host;
 
-use crate::args::{CallTarget, Cli, Command, HostArgs};
+use crate::args::{CallTarget, Cli, Command, HostArgs, TaskAction};
 
 /// Runs the command `cli` names.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -26,6 +27,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Watch { interval } => watch::run(&host, interval).await,
         Command::Serve { listen } => serve::run(&host, listen.as_deref()).await,
+        Command::Worker { metrics_listen } => tasks::worker(&host, metrics_listen.as_deref()).await,
+        Command::Task { action } => match action {
+            TaskAction::Show { id } => tasks::show(&host, &id).await,
+        },
         Command::Keygen { out } => keys::keygen(&out),
         Command::Sign { key, files } => keys::sign(&key, &files),
         Command::Call { target } => match target {

@@ -221,15 +221,29 @@ async fn every_status_says_whose_fault_it_is() {
             "deadline",
         ),
         (
-            "task execution",
+            "task execution not a string",
             post(
                 "/plugin",
                 ok,
-                json!({"path": "/fixture/process", "data": {}, "task_execution": "export"})
-                    .to_string(),
+                json!({"path": "/fixture/process", "data": {}, "task_execution": 7}).to_string(),
             ),
-            StatusCode::NOT_IMPLEMENTED,
-            "task",
+            StatusCode::BAD_REQUEST,
+            "task type name",
+        ),
+        (
+            "unknown task",
+            post("/tasks/no-such-task", ok, "{}"),
+            StatusCode::NOT_FOUND,
+            "no plugin registered task",
+        ),
+        (
+            "unknown task id",
+            Request::get("/tasks/no-such-id")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+            "no task has id",
         ),
     ];
     for (what, request, expected, message) in cases {
@@ -388,4 +402,83 @@ async fn the_admin_reload_needs_its_token() {
 fn base64_url(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+async fn get_json(router: &axum::Router, path: &str, token: &str) -> (StatusCode, Value) {
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    call(router, request).await
+}
+
+async fn until_final(router: &axum::Router, id: &str, token: &str) -> Value {
+    for _ in 0..600 {
+        let (status, record) = get_json(router, &format!("/tasks/{id}"), token).await;
+        assert_eq!(status, StatusCode::OK, "{record}");
+        if record["status"] != "IN_PROGRESS" {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {id} never ended");
+}
+
+#[tokio::test]
+async fn a_task_execution_request_is_recorded_queued_and_answered_the_seed_s_way() {
+    let (server, _dir) = loaded(&hs256_auth(SECRET), &plugins()).await;
+    let router = server.router();
+    let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
+    let body = json!({
+        "path": "/fixture/process",
+        "data": {"claims": "forged", "kind": "export"},
+        "task_execution": "EXPORT_ELECTION",
+        "generate_document": true,
+    });
+    let (status, answer) = call(&router, post("/plugin", Some(&token), body.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let data: Value =
+        serde_json::from_str(answer["data"].as_str().expect("data is a JSON string")).unwrap();
+    let record = &data["task_execution"];
+    let document = data["document_id"].as_str().expect("a document id");
+    assert_eq!(record["status"], "IN_PROGRESS");
+    assert_eq!(record["task_type"], "EXPORT_ELECTION");
+    assert_eq!(record["executed_by"], "Ada Caller");
+    assert_eq!(record["tenant_id"], TENANT);
+    assert_eq!(record["logs"][0]["log_text"], "Task started");
+
+    let done = until_final(&router, record["id"].as_str().unwrap(), &token).await;
+    assert_eq!(done["status"], "SUCCESS", "{done:#}");
+    let handled = &done["result"]["fixture"];
+    assert_eq!(handled["document_id"], document);
+    let given: Value = serde_json::from_str(handled["task_execution"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        given["id"], record["id"],
+        "the handler got its record as a JSON string"
+    );
+    let claims: Value = serde_json::from_str(handled["claims"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        claims["sub"], "caller-1",
+        "verified claims, not the forged ones"
+    );
+}
+
+#[tokio::test]
+async fn tasks_are_queued_by_name_read_and_cancelled_over_http() {
+    let (server, _dir) = loaded("[tasks]\nconcurrency = 1\n", &plugins()).await;
+    let router = server.router();
+    let (status, busy) = call(&router, post("/tasks/wait", None, r#"{"ms": 400}"#)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{busy}");
+    let (status, queued) = call(&router, post("/tasks/process", None, "{}")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let cancel = |id: &str| post(&format!("/tasks/{id}/cancel"), None, "");
+    let (status, cancelled) = call(&router, cancel(queued["id"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "CANCELLED");
+    let done = until_final(&router, busy["id"].as_str().unwrap(), "").await;
+    assert_eq!(done["status"], "SUCCESS");
+    let (status, _) = call(&router, cancel(busy["id"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = call(&router, cancel("no-such-id")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

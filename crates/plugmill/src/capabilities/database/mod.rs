@@ -262,23 +262,31 @@ impl Database {
 
     /// The pool, created on first use (inside the tokio runtime).
     pub(crate) fn pool(&self) -> &Pool {
-        self.pool.get_or_init(|| match &self.spec.backend {
+        self.pool.get_or_init(|| self.spec.connect_lazy())
+    }
+}
+
+impl DatabaseSpec {
+    /// A pool for this database that connects on first use (call it inside the tokio
+    /// runtime). SQLite connections are confined to their file.
+    pub fn connect_lazy(&self) -> Pool {
+        match &self.backend {
             #[cfg(feature = "postgres")]
             Backend::Postgres(options) => Pool::Postgres(
                 PgPoolOptions::new()
-                    .max_connections(self.spec.max_connections)
-                    .acquire_timeout(self.spec.acquire_timeout)
+                    .max_connections(self.max_connections)
+                    .acquire_timeout(self.acquire_timeout)
                     .connect_lazy_with(options.clone()),
             ),
             #[cfg(feature = "sqlite")]
             Backend::Sqlite(options) => Pool::Sqlite(
                 SqlitePoolOptions::new()
-                    .max_connections(self.spec.max_connections)
-                    .acquire_timeout(self.spec.acquire_timeout)
+                    .max_connections(self.max_connections)
+                    .acquire_timeout(self.acquire_timeout)
                     .after_connect(|connection, _| Box::pin(sqlite::confine(connection)))
                     .connect_lazy_with(options.clone()),
             ),
-        })
+        }
     }
 }
 

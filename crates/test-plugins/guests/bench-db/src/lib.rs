@@ -1,7 +1,7 @@
-//! The database benchmark's subject: one-row SELECTs in a transaction, through the typed (`select-one`) and the seed (`select-one-seed`) interfaces.
+//! The database benchmarks' subject: one-row SELECTs in a transaction, through the typed (`select-one`) and the seed (`select-one-seed`) interfaces, and `insert`, a task (route `/bench-db/insert`) that writes one row of `bench_tasks`: its data's `key`.
 
 use exports::plugins_manager::common::plugin_common::Guest as PluginCommon;
-use plugins_manager::common::types::Manifest;
+use plugins_manager::common::types::{Manifest, PluginRoute};
 use plugins_manager::transactions_manager::transaction as seed;
 use plugmill::database::transactions::begin;
 use plugmill::database::types::Value;
@@ -22,11 +22,13 @@ wit_bindgen::generate!({
             export plugins-manager:common/plugin-common;
             export select-one: func(id: s64) -> result<string, string>;
             export select-one-seed: func(id: string) -> result<string, string>;
+            export insert: func(data: string) -> result<string, string>;
         }
     "#,
 });
 
 const SELECT: &str = "SELECT id, body FROM bench WHERE id = $1";
+const INSERT: &str = "INSERT INTO bench_tasks (key) VALUES ($1)";
 
 struct Plugin;
 
@@ -35,7 +37,11 @@ impl PluginCommon for Plugin {
         Manifest {
             plugin_name: "bench-db".into(),
             hooks: vec!["select-one".into(), "select-one-seed".into()],
-            routes: vec![],
+            routes: vec![PluginRoute {
+                path: "/bench-db/insert".into(),
+                handler: "insert".into(),
+                process_as_task: true,
+            }],
             tasks: vec![],
         }
     }
@@ -57,6 +63,16 @@ impl Guest for Plugin {
         let rows = seed::execute_hasura_query(SELECT, &[id])?;
         seed::commit_hasura_transaction()?;
         Ok(rows)
+    }
+
+    fn insert(data: String) -> Result<String, String> {
+        let data: serde_json::Value =
+            serde_json::from_str(&data).map_err(|e| format!("the task's data is not JSON: {e}"))?;
+        let key = data["key"].as_str().ok_or("the task's data has no `key` string")?.to_owned();
+        let tx = begin("hasura").map_err(|e| e.message)?;
+        tx.execute(INSERT, &[Value::Text(key)]).map_err(|e| e.message)?;
+        tx.commit().map_err(|e| e.message)?;
+        Ok("{}".into())
     }
 }
 

@@ -1,4 +1,4 @@
-//! Plugin `fixture`, for the server's tests: routes that echo, wait, fail, trap, spin, answer the claims they were given, and a process-as-task route.
+//! Plugin `fixture`, for the server's and the tasks' tests: routes that echo, wait, fail, trap, spin and answer the claims they were given; process, wait, trap and spin are also tasks.
 
 use exports::plugins_manager::common::plugin_common::Guest as PluginCommon;
 use plugins_manager::common::types::{Manifest, PluginRoute};
@@ -42,10 +42,10 @@ impl PluginCommon for Plugin {
         Manifest {
             plugin_name: "fixture".into(),
             hooks: vec![],
-            routes: ["echo", "wait", "fail", "trap", "spin", "claims"]
+            routes: ["echo", "fail", "claims"]
                 .iter()
                 .map(|name| route(name, false))
-                .chain([route("process", true)])
+                .chain(["process", "wait", "trap", "spin"].iter().map(|name| route(name, true)))
                 .collect(),
             tasks: vec![],
         }
@@ -87,7 +87,16 @@ impl Guest for Plugin {
         if input["fail"].as_bool().unwrap_or(false) {
             return Err("processing refused".into());
         }
-        Ok(json!({ "processed": true, "document_id": input["document_id"] }).to_string())
+        if let Some(ms) = input["ms"].as_u64() {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        Ok(json!({
+            "processed": true,
+            "document_id": input["document_id"],
+            "task_execution": input["task_execution"],
+            "claims": input["claims"],
+        })
+        .to_string())
     }
 }
 

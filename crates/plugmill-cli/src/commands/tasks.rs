@@ -1,0 +1,80 @@
+//! `plugmill worker` and `plugmill task show`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use plugmill_host::Host;
+use plugmill_tasks::{TaskSettings, Tasks};
+
+use crate::args::HostArgs;
+
+/// Runs queued tasks until SIGTERM or SIGINT, reloading plugins on SIGHUP and by polling.
+pub async fn worker(args: &HostArgs, metrics_listen: Option<&str>) -> anyhow::Result<ExitCode> {
+    let shutdown = plugmill_host::shutdown_signal();
+    let mut options = args.options();
+    options.observer = Some(std::sync::Arc::new(plugmill_server::metrics::CallMetrics));
+    plugmill_server::metrics::Metrics::get()?;
+    let host = Host::assemble(&options)?;
+    let settings = TaskSettings::from_config(host.config())?;
+    let metrics_listen = match metrics_listen {
+        Some(address) => Some(
+            address
+                .parse()
+                .with_context(|| format!("--metrics-listen `{address}` is not an ip:port"))?,
+        ),
+        None => settings.metrics_listen,
+    };
+    if let Some(address) = metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        println!("metrics on http://{}/metrics", listener.local_addr()?);
+        tokio::spawn(plugmill_server::metrics::serve_metrics(listener));
+    }
+    let report = host.load().await?;
+    for rejected in &report.rejected {
+        tracing::warn!(%rejected, "plugin rejected");
+    }
+    let _reloader = host.spawn_reloader();
+    Tasks::work(&host, shutdown).await?;
+    host.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one record.
+pub async fn show(args: &HostArgs, id: &str) -> anyhow::Result<ExitCode> {
+    let host = Host::assemble(&args.options())?;
+    let settings = TaskSettings::from_config(host.config())?;
+    let records = plugmill_tasks::open_records(&host, &settings).await?;
+    let Some(record) = records.get(id).await? else {
+        eprintln!(
+            "error: no task has id `{}`",
+            plugmill::config::values::shorten(id)
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&record)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("task      {} ({})", record.id, record.task);
+    println!("status    {}", record.status.as_str());
+    println!("attempts  {}", record.attempts);
+    if let Some(by) = &record.executed_by {
+        println!("by        {by}");
+    }
+    if let Some(tenant) = &record.tenant_id {
+        println!("tenant    {tenant}");
+    }
+    println!("created   {}", record.created_at);
+    if let Some(ended) = &record.ended_at {
+        println!("ended     {ended}");
+    }
+    if let Some(error) = &record.error {
+        println!("error     {error}");
+    }
+    for line in &record.logs {
+        println!("  {}  {}", line.created_date, line.log_text);
+    }
+    Ok(ExitCode::SUCCESS)
+}

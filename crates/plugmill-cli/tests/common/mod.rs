@@ -1,0 +1,244 @@
+//! What the task drills share: a deployment with RabbitMQ (a vhost of its own) and
+//! PostgreSQL records (a schema of their own), `plugmill serve` and `plugmill worker`
+//! processes, and the HTTP calls to queue and read tasks.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn rabbitmqctl(args: &[&str]) {
+    let output = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl");
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A deployment: plugins, `plugmill.toml`, a RabbitMQ vhost, a PostgreSQL schema.
+pub struct Deployment {
+    pub dir: tempfile::TempDir,
+    vhost: String,
+    schema: String,
+}
+
+impl Deployment {
+    pub fn new() -> Self {
+        let vhost = unique("plugmill_drill");
+        rabbitmqctl(&["add_vhost", &vhost]);
+        rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
+        let schema = unique("plugmill_drill");
+        psql(&format!("CREATE SCHEMA {schema}"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("plugins")).unwrap();
+        std::fs::copy(
+            test_plugins::HTTP_FIXTURE,
+            dir.path().join("plugins/fixture.wasm"),
+        )
+        .unwrap();
+        let config = format!(
+            "[tasks]\nqueue = \"amqp://guest:guest@127.0.0.1:5672/{vhost}\"\nrecords = \"records\"\nmax_attempts = 3\nretry_backoff = \"200ms\"\n\n[databases.records]\nurl = \"postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}\"\n"
+        );
+        std::fs::write(dir.path().join("plugmill.toml"), config).unwrap();
+        Self { dir, vhost, schema }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("plugmill.toml")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_plugmill"));
+        command
+            .args(args)
+            .env("PLUGMILL_CONFIG", self.config())
+            .env("PLUGMILL_PLUGINS", self.dir.path().join("plugins"))
+            .env("PLUGMILL_LOG", "warn")
+            .env("PLUGMILL_CACHE_DIR", self.dir.path().join("cache"))
+            .env_remove("PLUGMILL_QUEUE");
+        command
+    }
+
+    /// `plugmill serve` on a free port, and its URL.
+    pub fn serve(&self) -> (Process, String) {
+        let mut child = self
+            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("the listening line")
+            .to_string();
+        let process = Process(child);
+        wait_ready(&url);
+        (process, url)
+    }
+
+    /// A `plugmill worker`.
+    pub fn worker(&self) -> Process {
+        Process(self.command(&["worker"]).spawn().unwrap())
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl")
+            .args(["delete_vhost", &self.vhost])
+            .output();
+        psql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+    }
+}
+
+fn psql(sql: &str) {
+    let output = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        output.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn wait_ready(url: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(response) = ureq_get(&format!("{url}/readyz")) {
+            if response.0 == 200 {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{url} never became ready");
+}
+
+/// A blocking GET: (status, JSON body).
+pub fn ureq_get(url: &str) -> Result<(u16, Value), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let response = reqwest::get(url).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, body))
+    })
+}
+
+/// A blocking POST of JSON: (status, JSON body).
+pub fn post(url: &str, body: &Value) -> (u16, Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    })
+}
+
+/// The record once it is final, or a panic after `limit`.
+pub fn final_record(url: &str, id: &str, limit: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let (status, record) = ureq_get(&format!("{url}/tasks/{id}")).unwrap();
+        assert_eq!(status, 200, "{record}");
+        if record["status"] != "IN_PROGRESS" {
+            return record;
+        }
+        assert!(started.elapsed() < limit, "task {id} never ended: {record}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process, killed when dropped (a failing test leaves none behind).
+pub struct Process(pub Child);
+
+impl Process {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Kills it with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Stops a process with SIGTERM and waits for it to exit (asserting it exits 0).
+pub fn terminate(mut process: Process) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &process.id().to_string()])
+        .status();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = process.0.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn plugins(dir: &Path) -> PathBuf {
+    dir.join("plugins")
+}

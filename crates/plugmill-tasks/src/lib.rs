@@ -1,0 +1,223 @@
+//! plugmill's background tasks: execution records, queues and workers.
+//!
+//! A process-as-task route called with `task_execution` (or `POST /tasks/{name}`) gets a
+//! [`TaskRecord`] (`IN_PROGRESS`, "Task started") and is queued; it runs once on every plugin
+//! that registered the task, and its record ends `SUCCESS`, `FAILED` (after `max_attempts`,
+//! with the error) or `CANCELLED`, whatever happens to the process running it.
+//!
+//! - [`config`]: `[tasks]` of `plugmill.toml`;
+//! - [`store`]: the records, in SQLite (the embedded default) or PostgreSQL, with migrations
+//!   plugmill runs itself;
+//! - the in-process queue (`queue = "memory"`): the server runs tasks itself;
+//! - RabbitMQ (`queue = "amqp://..."`): publisher confirms on the way in, and `plugmill
+//!   worker` processes that acknowledge a message only once its record is final, retry with
+//!   backoff, dead-letter what failed for good, and reconnect ([`Tasks::work`]);
+//! - metrics: queued, running, succeeded, failed, retried, dead-lettered, duration.
+
+pub mod config;
+mod metrics;
+mod queue;
+pub mod record;
+mod runner;
+pub mod store;
+mod worker;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugmill::capabilities::database::{DatabaseSpec, Pool};
+use plugmill::config::ConfigError;
+use plugmill_host::Host;
+
+pub use config::{QueueKind, RecordsAt, TaskSettings};
+pub use metrics::DURATION as DURATION_METRIC;
+pub use record::{LogLine, NewTask, Status, TaskRecord};
+pub use store::{RecordStore, StoreError};
+
+use queue::amqp::Publisher;
+use queue::memory::MemoryQueue;
+use runner::Runner;
+
+/// Why a task could not be queued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The records cannot be reached.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue did not take the task (the broker is down, say); its record says why.
+    #[error("the task could not be queued: {0}")]
+    Queue(String),
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// What cancelling a task did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    /// It had not started: it is `CANCELLED` now.
+    Yes(Box<TaskRecord>),
+    /// It started (or ended) already: nothing changed.
+    TooLate(Box<TaskRecord>),
+    /// No record has this id.
+    Missing,
+}
+
+impl PartialEq for TaskRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for TaskRecord {}
+
+enum Queue {
+    Memory(MemoryQueue),
+    Amqp(Publisher),
+}
+
+/// The task service of a host: records, and the queue tasks go to.
+pub struct Tasks {
+    runner: Runner,
+    queue: Queue,
+}
+
+/// The time the in-process queue gives running tasks to finish at shutdown.
+const MEMORY_GRACE: Duration = Duration::from_secs(30);
+
+impl Tasks {
+    /// Opens the records (migrating them) and the queue `[tasks]` names. With the in-process
+    /// queue, tasks run here, and records left `IN_PROGRESS` by an earlier run are queued
+    /// again.
+    pub async fn open(host: &Host) -> Result<Self, TaskError> {
+        let runner = runner(host, "server").await?;
+        let queue = match &runner.settings.queue {
+            QueueKind::Memory => Queue::Memory(MemoryQueue::start(runner.clone()).await?),
+            QueueKind::Amqp(url) => Queue::Amqp(Publisher::new(worker::broker_of(url, &runner))),
+        };
+        Ok(Self { runner, queue })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &TaskSettings {
+        &self.runner.settings
+    }
+
+    /// The records.
+    pub fn records(&self) -> &RecordStore {
+        &self.runner.store
+    }
+
+    /// Records and queues a task; returns once the queue has it (with RabbitMQ, once the
+    /// broker confirmed it). A task the queue refused is `FAILED` with the reason.
+    pub async fn submit(&self, task: NewTask) -> Result<TaskRecord, TaskError> {
+        self.submit_with(task, |_, data| data).await
+    }
+
+    /// Like [`Self::submit`], the task's data made from its new record first (the seed's
+    /// plugins find their record in `data.task_execution`).
+    pub async fn submit_with(
+        &self,
+        task: NewTask,
+        data: impl FnOnce(&TaskRecord, serde_json::Value) -> serde_json::Value,
+    ) -> Result<TaskRecord, TaskError> {
+        let mut task = task;
+        let initial = std::mem::take(&mut task.data);
+        let record = self.runner.store.create(&task).await?;
+        let data = data(&record, initial);
+        self.runner.store.set_data(&record.id, &data).await?;
+        let queued = match &self.queue {
+            Queue::Memory(queue) => queue.publish(record.id.clone()),
+            Queue::Amqp(publisher) => publisher.publish(&record.id, &record.task).await,
+        };
+        if let Err(error) = queued {
+            let _ = self
+                .runner
+                .store
+                .fail(&record.id, &format!("could not be queued: {error}"))
+                .await;
+            return Err(TaskError::Queue(error));
+        }
+        metrics::queued();
+        Ok(record)
+    }
+
+    /// The record `id`.
+    pub async fn get(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        self.runner.store.get(id).await
+    }
+
+    /// Cancels `id` if it has not started.
+    pub async fn cancel(&self, id: &str) -> Result<Cancelled, StoreError> {
+        let cancelled = self.runner.store.cancel(id).await?;
+        Ok(match self.runner.store.get(id).await? {
+            None => Cancelled::Missing,
+            Some(record) if cancelled => Cancelled::Yes(Box::new(record)),
+            Some(record) => Cancelled::TooLate(Box::new(record)),
+        })
+    }
+
+    /// Stops the queue: the in-process queue lets running tasks finish and records queued
+    /// ones as not run; a publisher closes its connection.
+    pub async fn shutdown(&self) {
+        match &self.queue {
+            Queue::Memory(queue) => queue.shutdown(MEMORY_GRACE).await,
+            Queue::Amqp(publisher) => publisher.close().await,
+        }
+    }
+
+    /// Runs a worker: consumes the RabbitMQ queue of `[tasks]` until `shutdown` resolves.
+    pub async fn work(
+        host: &Host,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let name = format!(
+            "worker {} (pid {})",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
+            std::process::id()
+        );
+        let runner = runner(host, &name).await?;
+        let QueueKind::Amqp(url) = runner.settings.queue.clone() else {
+            anyhow::bail!(
+                "[tasks] queue is `memory`: the server runs tasks itself; a worker needs queue = \"amqp://...\" (or PLUGMILL_QUEUE)"
+            );
+        };
+        let broker = worker::broker_of(&url, &runner);
+        worker::run(runner, broker, shutdown).await
+    }
+}
+
+/// Opens the record store `[tasks]` names.
+pub async fn open_records(host: &Host, settings: &TaskSettings) -> Result<RecordStore, TaskError> {
+    let pool = match &settings.records {
+        RecordsAt::Database(name) => {
+            host.manager().databases().pool(name).await.ok_or_else(|| {
+                host.config().error(format!(
+                    "[tasks] records: `{name}` is not a database under [databases]"
+                ))
+            })?
+        }
+        RecordsAt::File(path) => file_pool(path)?,
+    };
+    Ok(RecordStore::open(pool).await?)
+}
+
+fn file_pool(path: &std::path::Path) -> Result<Pool, ConfigError> {
+    let url = format!("sqlite://{}", path.display());
+    let spec = DatabaseSpec::from_url(&url)
+        .map_err(|e| ConfigError::new("[tasks] records", e.to_string()))?;
+    Ok(spec.connect_lazy())
+}
+
+async fn runner(host: &Host, worker: &str) -> Result<Runner, TaskError> {
+    let settings = Arc::new(TaskSettings::from_config(host.config())?);
+    let store = open_records(host, &settings).await?;
+    Ok(Runner {
+        manager: host.manager().clone(),
+        store,
+        settings,
+        worker: Arc::from(worker),
+    })
+}

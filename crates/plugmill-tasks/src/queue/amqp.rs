@@ -1,0 +1,254 @@
+//! RabbitMQ (`queue = "amqp://..."`): a durable queue, publisher confirms (a task is handed
+//! over only once the broker has it), and workers that acknowledge a message only once its
+//! record is final.
+//!
+//! Topology, declared by publishers and workers alike (`NAME` is `[tasks] queue_name`):
+//! - `NAME`: the tasks, durable, persistent messages `{"id", "task"}`;
+//! - `NAME.retry.<ms>ms`: one queue per backoff; messages wait there for their TTL, then
+//!   return to `NAME` (dead-lettering back);
+//! - `NAME.dead`: tasks that failed for good, and messages that are not tasks, each with
+//!   an `x-plugmill-reason` header.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+    BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::publisher_confirm::Confirmation;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use crate::config::TaskSettings;
+
+/// How tasks reach RabbitMQ.
+#[derive(Clone)]
+pub(crate) struct Broker {
+    url: Arc<str>,
+    settings: Arc<TaskSettings>,
+}
+
+impl Broker {
+    pub(crate) fn new(url: &str, settings: Arc<TaskSettings>) -> Self {
+        Self {
+            url: Arc::from(url),
+            settings,
+        }
+    }
+
+    /// The broker's URL with its password hidden, for messages.
+    pub(crate) fn shown(&self) -> String {
+        plugmill::redact_secrets(&self.url)
+    }
+
+    /// A connection, and a channel in confirm mode with the topology declared.
+    pub(crate) async fn connect(&self) -> Result<(Connection, Channel), String> {
+        let properties = ConnectionProperties::default()
+            .with_executor(tokio_executor_trait::Tokio::current())
+            .with_reactor(tokio_reactor_trait::Tokio);
+        let connection = Connection::connect(&self.url, properties)
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", self.shown()))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| e.to_string())?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.declare(&channel).await?;
+        Ok((connection, channel))
+    }
+
+    async fn declare(&self, channel: &Channel) -> Result<(), String> {
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        let name = &self.settings.queue_name;
+        let mut main = FieldTable::default();
+        main.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString("".into()),
+        );
+        main.insert("x-dead-letter-routing-key".into(), long(&self.dead_queue()));
+        channel
+            .queue_declare(name, durable, main)
+            .await
+            .map_err(|e| format!("declaring queue `{name}`: {e}"))?;
+        channel
+            .queue_declare(&self.dead_queue(), durable, FieldTable::default())
+            .await
+            .map_err(|e| format!("declaring queue `{}`: {e}", self.dead_queue()))?;
+        for next in 2..=self.settings.max_attempts {
+            let delay = self.settings.backoff_before(next);
+            let mut retry = FieldTable::default();
+            retry.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongLongInt(delay.as_millis() as i64),
+            );
+            retry.insert(
+                "x-dead-letter-exchange".into(),
+                AMQPValue::LongString("".into()),
+            );
+            retry.insert("x-dead-letter-routing-key".into(), long(name));
+            let queue = self.retry_queue(delay);
+            channel
+                .queue_declare(&queue, durable, retry)
+                .await
+                .map_err(|e| format!("declaring queue `{queue}`: {e}"))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn dead_queue(&self) -> String {
+        format!("{}.dead", self.settings.queue_name)
+    }
+
+    pub(crate) fn retry_queue(&self, delay: Duration) -> String {
+        format!("{}.retry.{}ms", self.settings.queue_name, delay.as_millis())
+    }
+
+    /// Publishes `payload` to `queue` and waits for the broker's confirmation.
+    pub(crate) async fn publish_on(
+        channel: &Channel,
+        queue: &str,
+        payload: &[u8],
+        headers: FieldTable,
+    ) -> Result<(), String> {
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type(ShortString::from("application/json"))
+            .with_headers(headers);
+        let confirm = channel
+            .basic_publish(
+                "",
+                queue,
+                BasicPublishOptions::default(),
+                payload,
+                properties,
+            )
+            .await
+            .map_err(|e| format!("publishing to `{queue}`: {e}"))?
+            .await
+            .map_err(|e| format!("publishing to `{queue}`: {e}"))?;
+        match confirm {
+            Confirmation::Ack(_) | Confirmation::NotRequested => Ok(()),
+            Confirmation::Nack(_) => Err(format!("the broker refused the message for `{queue}`")),
+        }
+    }
+}
+
+fn long(text: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(text.as_bytes().to_vec()))
+}
+
+/// The message of a task.
+pub(crate) fn task_message(id: &str, task: &str) -> Vec<u8> {
+    json!({ "id": id, "task": task }).to_string().into_bytes()
+}
+
+/// The record id of a message, or why it is not a task.
+pub(crate) fn task_id(payload: &[u8]) -> Result<String, String> {
+    let message: Value =
+        serde_json::from_slice(payload).map_err(|e| format!("the message is not JSON: {e}"))?;
+    message["id"]
+        .as_str()
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map(str::to_string)
+        .ok_or_else(|| "the message has no task id (`id`)".to_string())
+}
+
+/// A header giving a reason, for dead-lettered messages.
+pub(crate) fn reason_header(reason: &str) -> FieldTable {
+    let mut headers = FieldTable::default();
+    let reason: String = reason.chars().take(1000).collect();
+    headers.insert("x-plugmill-reason".into(), long(&reason));
+    headers
+}
+
+/// Publishes tasks from the server, reconnecting when the connection is lost.
+pub(crate) struct Publisher {
+    broker: Broker,
+    channel: Mutex<Option<(Connection, Channel)>>,
+}
+
+impl Publisher {
+    pub(crate) fn new(broker: Broker) -> Self {
+        Self {
+            broker,
+            channel: Mutex::new(None),
+        }
+    }
+
+    /// Hands the task over to the broker; returns once the broker has confirmed it.
+    pub(crate) async fn publish(&self, id: &str, task: &str) -> Result<(), String> {
+        let payload = task_message(id, task);
+        let mut last = String::new();
+        for _ in 0..2 {
+            let mut slot = self.channel.lock().await;
+            if slot.is_none() {
+                match self.broker.connect().await {
+                    Ok(connected) => *slot = Some(connected),
+                    Err(error) => {
+                        last = error;
+                        continue;
+                    }
+                }
+            }
+            let Some((_, channel)) = slot.as_ref() else {
+                continue;
+            };
+            let queue = self.broker.settings.queue_name.clone();
+            match Broker::publish_on(channel, &queue, &payload, FieldTable::default()).await {
+                Ok(()) => return Ok(()),
+                Err(error) => {
+                    // The connection may be gone: a new one for the next try.
+                    *slot = None;
+                    last = error;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    pub(crate) async fn close(&self) {
+        if let Some((connection, _)) = self.channel.lock().await.take() {
+            let _ = connection.close(200, "shutting down").await;
+        }
+    }
+}
+
+/// Options for a consumer.
+pub(crate) fn consume_options() -> BasicConsumeOptions {
+    BasicConsumeOptions {
+        no_ack: false,
+        ..BasicConsumeOptions::default()
+    }
+}
+
+pub(crate) fn qos(prefetch: usize) -> (u16, BasicQosOptions) {
+    (
+        u16::try_from(prefetch).unwrap_or(u16::MAX),
+        BasicQosOptions::default(),
+    )
+}
+
+pub(crate) fn ack() -> BasicAckOptions {
+    BasicAckOptions::default()
+}
+
+pub(crate) fn requeue() -> BasicNackOptions {
+    BasicNackOptions {
+        requeue: true,
+        ..BasicNackOptions::default()
+    }
+}
+
+pub(crate) fn cancel() -> BasicCancelOptions {
+    BasicCancelOptions::default()
+}

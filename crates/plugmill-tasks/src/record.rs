@@ -1,0 +1,109 @@
+//! [`TaskRecord`]: one task execution, as stored and as JSON (`GET /tasks/{id}`,
+//! `plugmill task show`, and `data.task_execution` for the seed's plugins).
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where a task execution is. `IN_PROGRESS` until it ends in one of the other three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Queued or running.
+    InProgress,
+    /// Every plugin that runs the task answered `ok`.
+    Success,
+    /// It failed on its last attempt.
+    Failed,
+    /// It was cancelled before it ran.
+    Cancelled,
+}
+
+impl Status {
+    /// As stored and shown: `IN_PROGRESS`, `SUCCESS`, `FAILED`, `CANCELLED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::InProgress => "IN_PROGRESS",
+            Status::Success => "SUCCESS",
+            Status::Failed => "FAILED",
+            Status::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// Whether nothing will change it any more.
+    pub fn is_final(self) -> bool {
+        self != Status::InProgress
+    }
+
+    pub(crate) fn parse(text: &str) -> Self {
+        match text {
+            "SUCCESS" => Status::Success,
+            "FAILED" => Status::Failed,
+            "CANCELLED" => Status::Cancelled,
+            _ => Status::InProgress,
+        }
+    }
+}
+
+/// One line of a record's log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    /// When, RFC 3339 in UTC.
+    pub created_date: String,
+    /// What happened.
+    pub log_text: String,
+}
+
+/// One task execution.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskRecord {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The task run (the name plugins registered it under).
+    pub task: String,
+    /// The task type the caller gave (`task_execution` of `POST /plugin`), if any.
+    pub task_type: Option<String>,
+    /// Where it is.
+    pub status: Status,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Who asked for it (from the caller's token).
+    pub executed_by: Option<String>,
+    /// The caller's tenant (from the caller's token).
+    pub tenant_id: Option<String>,
+    /// The document made for it (`generate_document`), if any.
+    pub document_id: Option<String>,
+    /// When it was created, RFC 3339 in UTC.
+    pub created_at: String,
+    /// When its first attempt started.
+    pub started_at: Option<String>,
+    /// When it reached its final status.
+    pub ended_at: Option<String>,
+    /// A log line per event: created, each attempt, its end.
+    pub logs: Vec<LogLine>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// What the plugins answered, when it succeeded.
+    pub result: Option<Value>,
+}
+
+/// A task to record and queue.
+#[derive(Clone, Debug, Default)]
+pub struct NewTask {
+    /// The task to run.
+    pub task: String,
+    /// The task type the caller gave.
+    pub task_type: Option<String>,
+    /// The data each plugin's handler is called with.
+    pub data: Value,
+    /// Who asks for it.
+    pub executed_by: Option<String>,
+    /// Their tenant.
+    pub tenant_id: Option<String>,
+    /// A document id made for it.
+    pub document_id: Option<String>,
+}
+
+/// The time now, as records store it.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

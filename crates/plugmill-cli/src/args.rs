@@ -75,6 +75,35 @@ pub enum Command {
         #[command(subcommand)]
         action: TaskAction,
     },
+    /// Create a plugin project in ./NAME: its WIT, a hook, a route and a task, the build
+    /// configuration, a README and tests.
+    New {
+        /// The plugin's name (lowercase letters, digits and `-`, starting with a letter).
+        name: String,
+        /// The plugin's language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: crate::authoring::Language,
+    },
+    /// Build the plugin project in DIR into DIR/dist/NAME.wasm (installing its toolchain on
+    /// first use), check it as `inspect` does and print its manifest.
+    Build {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Sign the result with this secret key (from `plugmill keygen`).
+        #[arg(long)]
+        sign: Option<PathBuf>,
+    },
+    /// Build the plugin project in DIR, serve it with `plugmill serve`, and rebuild and
+    /// hot-reload it on every saved change; a failed build keeps the last good version serving.
+    Dev {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// `host:port` to listen on.
+        #[arg(long, env = "PLUGMILL_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
     /// Call a hook, a route or a task.
     Call {
         #[command(subcommand)]

@@ -3,6 +3,7 @@
 //! The commands and their JSON output are a contract that scripts rely on; see the README.
 
 mod args;
+mod authoring;
 mod commands;
 
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
 //! One module per command; each returns the process exit code.
 
+mod authoring;
 mod call;
 mod inspect;
 mod keys;
@@ -31,6 +32,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Task { action } => match action {
             TaskAction::Show { id } => tasks::show(&host, &id).await,
         },
+        Command::New { name, lang } => authoring::new(&name, lang),
+        Command::Build { dir, sign } => authoring::build(&host, &dir, sign.as_deref()).await,
+        Command::Dev { dir, listen } => authoring::dev(&host, &dir, &listen).await,
         Command::Keygen { out } => keys::keygen(&out),
         Command::Sign { key, files } => keys::sign(&key, &files),
         Command::Call { target } => match target {

@@ -73,9 +73,11 @@ impl PartialEq for TaskRecord {
 
 impl Eq for TaskRecord {}
 
+/// Where a host's tasks go. One per host, so the publisher is boxed only to keep the
+/// variants alike in size.
 enum Queue {
     Memory(MemoryQueue),
-    Amqp(Publisher),
+    Amqp(Box<Publisher>),
 }
 
 /// The task service of a host: records, and the queue tasks go to.
@@ -95,7 +97,9 @@ impl Tasks {
         let runner = runner(host, "server").await?;
         let queue = match &runner.settings.queue {
             QueueKind::Memory => Queue::Memory(MemoryQueue::start(runner.clone()).await?),
-            QueueKind::Amqp(url) => Queue::Amqp(Publisher::new(worker::broker_of(url, &runner))),
+            QueueKind::Amqp(url) => {
+                Queue::Amqp(Box::new(Publisher::new(worker::broker_of(url, &runner))))
+            }
         };
         Ok(Self { runner, queue })
     }

@@ -149,7 +149,10 @@ async fn a_panic_is_a_trap_that_carries_the_panic_message() {
 
 #[tokio::test]
 async fn a_stdout_flood_is_captured_and_capped() {
-    let (manager, _dir) = with_good_neighbour(builder(), test_plugins::STDOUT_FLOOD).await;
+    // Writing 50 MiB through WASI takes seconds in an unoptimised build on a busy machine:
+    // the deadline is generous, as this test is about what happens to the output.
+    let builder = builder().call_timeout(Duration::from_secs(120));
+    let (manager, _dir) = with_good_neighbour(builder, test_plugins::STDOUT_FLOOD).await;
     // 50 MiB of output: kept up to the capture limit, the rest dropped, the call unharmed.
     assert_eq!(
         contained(&manager, "flood", &[]).await.unwrap(),

@@ -27,6 +27,7 @@ use wasmtime::{Engine, Store};
 use crate::capabilities::{Capability, Shared};
 
 pub use engine::{Allocation, AllocationKind};
+#[cfg(feature = "sqlite")]
 pub(crate) use state::deadline_after;
 pub use state::{DeadlineExceeded, HostState, MemoryLimitExceeded};
 

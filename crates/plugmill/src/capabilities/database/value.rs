@@ -57,27 +57,32 @@ pub fn to_json(value: &Value) -> Json {
 }
 
 /// Elements of an array column as the `array` case: a JSON array.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn array(elements: impl IntoIterator<Item = Value>) -> Value {
     let json: Vec<Json> = elements.into_iter().map(|v| to_json(&v)).collect();
     Value::Array(Json::Array(json).to_string())
 }
 
 /// `2024-05-01T12:30:00.25`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn format_timestamp(value: &NaiveDateTime) -> String {
     value.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
 }
 
 /// `2024-05-01T12:30:00.25Z`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn format_timestamptz(value: &DateTime<Utc>) -> String {
     value.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// `12:30:00.25`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn format_time(value: &NaiveTime) -> String {
     value.format("%H:%M:%S%.f").to_string()
 }
 
 /// Parses a timestamp without zone; `T` or a space between date and time.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn parse_timestamp(text: &str) -> Result<NaiveDateTime, String> {
     let text = text.trim();
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
@@ -89,6 +94,7 @@ pub fn parse_timestamp(text: &str) -> Result<NaiveDateTime, String> {
 }
 
 /// Parses an RFC 3339 instant.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn parse_timestamptz(text: &str) -> Result<DateTime<Utc>, String> {
     let text = text.trim();
     DateTime::parse_from_rfc3339(text)
@@ -98,12 +104,14 @@ pub fn parse_timestamptz(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Parses a date.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a date like 2024-05-01"))
 }
 
 /// Parses a time of day.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn parse_time(text: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M:%S%.f")
         .or_else(|_| NaiveTime::parse_from_str(text.trim(), "%H:%M"))
@@ -111,6 +119,7 @@ pub fn parse_time(text: &str) -> Result<NaiveTime, String> {
 }
 
 /// The name of a value's case, for messages.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // PostgreSQL types only
 pub fn case_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

@@ -3,6 +3,8 @@
 //! change; the JavaScript and Python examples build and answer. A language whose toolchain
 //! cannot be installed here is skipped with the reason printed, never faked.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -312,16 +314,7 @@ impl Dev {
                 sink.lock().unwrap().push_str(&(line + "\n"));
             }
         });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while stdout.read_line(&mut line).unwrap() > 0 && !line.contains("listening on ") {
-            line.clear();
-        }
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("dev never listened: {}", log.lock().unwrap()))
-            .to_string();
+        let base = common::listening_url(&mut child);
         Self { child, base, log }
     }
 

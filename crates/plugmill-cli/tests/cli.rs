@@ -1,5 +1,7 @@
 //! The CLI contract: commands, exit codes and JSON shapes that scripts rely on.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -774,14 +776,7 @@ fn serve(dir: &Path, log: &str) -> (std::process::Child, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
+    let url = common::listening_url(&mut child);
     (child, url)
 }
 

@@ -197,21 +197,17 @@ async fn build_python(project: &Project, out: &Path) -> Result<(), BuildError> {
 async fn ensure_js() -> Result<PathBuf, BuildError> {
     let home = cache_dir().join("js");
     let jco = home.join("node_modules/@bytecodealliance/jco/dist/jco.js");
-    if jco.is_file() {
-        return Ok(jco);
-    }
-    require(
-        "node",
-        "JavaScript plugins need Node.js 18 or later (https://nodejs.org)",
-    )
-    .await?;
-    require(
-        "npm",
-        "JavaScript plugins need npm, which comes with Node.js",
-    )
-    .await?;
-    let _lock = lock(&home).await?;
-    if !jco.is_file() {
+    installed(&home, jco, async |home: &Path| {
+        require(
+            "node",
+            "JavaScript plugins need Node.js 18 or later (https://nodejs.org)",
+        )
+        .await?;
+        require(
+            "npm",
+            "JavaScript plugins need npm, which comes with Node.js",
+        )
+        .await?;
         eprintln!(
             "==> installing {JCO} and {COMPONENTIZE_JS} into {} (once)",
             home.display()
@@ -225,42 +221,31 @@ async fn ensure_js() -> Result<PathBuf, BuildError> {
                     "--save-exact",
                     "--prefix",
                 ])
-                .arg(&home)
+                .arg(home)
                 .args([JCO, COMPONENTIZE_JS]),
             "npm install",
         )
-        .await?;
-    }
-    if jco.is_file() {
-        Ok(jco)
-    } else {
-        Err(BuildError::Unavailable(format!(
-            "npm installed jco but `{}` is missing",
-            jco.display()
-        )))
-    }
+        .await
+    })
+    .await
 }
 
 /// `componentize-py`, installed into a virtual environment on first use.
 async fn ensure_python() -> Result<PathBuf, BuildError> {
     let home = cache_dir().join("python");
     let componentize = home.join("bin/componentize-py");
-    if componentize.is_file() {
-        return Ok(componentize);
-    }
-    require(
-        "python3",
-        "Python plugins need Python 3.9 or later with its venv module",
-    )
-    .await?;
-    let _lock = lock(&home).await?;
-    if !componentize.is_file() {
+    installed(&home, componentize, async |home: &Path| {
+        require(
+            "python3",
+            "Python plugins need Python 3.9 or later with its venv module",
+        )
+        .await?;
         eprintln!(
             "==> installing {COMPONENTIZE_PY} into {} (once)",
             home.display()
         );
         run_step(
-            Command::new("python3").args(["-m", "venv"]).arg(&home),
+            Command::new("python3").args(["-m", "venv"]).arg(home),
             "python3 -m venv",
         )
         .await?;
@@ -273,14 +258,31 @@ async fn ensure_python() -> Result<PathBuf, BuildError> {
             ]),
             "pip install",
         )
-        .await?;
+        .await
+    })
+    .await
+}
+
+/// `entry`, running `install` into `home` first when it is missing, under a lock so that two
+/// builds never install into one directory at once.
+async fn installed(
+    home: &Path,
+    entry: PathBuf,
+    install: impl AsyncFnOnce(&Path) -> Result<(), BuildError>,
+) -> Result<PathBuf, BuildError> {
+    if entry.is_file() {
+        return Ok(entry);
     }
-    if componentize.is_file() {
-        Ok(componentize)
+    let _lock = lock(home).await?;
+    if !entry.is_file() {
+        install(home).await?;
+    }
+    if entry.is_file() {
+        Ok(entry)
     } else {
         Err(BuildError::Unavailable(format!(
-            "pip installed componentize-py but `{}` is missing",
-            componentize.display()
+            "the install finished but `{}` is missing",
+            entry.display()
         )))
     }
 }
@@ -303,8 +305,7 @@ async fn require(program: &str, hint: &str) -> Result<(), BuildError> {
     }
 }
 
-/// Holds an exclusive lock beside `home` while a toolchain is installed there, so that two
-/// builds never install into one directory at once.
+/// An exclusive lock beside `home`, held while a toolchain is installed there.
 async fn lock(home: &Path) -> Result<std::fs::File, BuildError> {
     let path = home.with_extension("lock");
     let unavailable = |e: std::io::Error| {

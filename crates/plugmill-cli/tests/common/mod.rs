@@ -32,6 +32,18 @@ pub fn rabbitmqctl(args: &[&str]) {
     );
 }
 
+/// The URL of a `plugmill serve` or `plugmill dev` child from the first line of its piped
+/// stdout, `listening on URL`.
+pub fn listening_url(child: &mut Child) -> String {
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("expected `listening on URL`, got {line:?}"))
+        .to_string()
+}
+
 /// A deployment: plugins, `plugmill.toml`, a RabbitMQ vhost, a PostgreSQL schema.
 pub struct Deployment {
     pub dir: tempfile::TempDir,
@@ -83,14 +95,7 @@ impl Deployment {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("the listening line")
-            .to_string();
+        let url = listening_url(&mut child);
         let process = Process(child);
         wait_ready(&url);
         (process, url)

@@ -769,6 +769,8 @@ fn watch_never_stalls_on_a_fifo_and_stops_on_sigterm() {
 fn serve(dir: &Path, log: &str) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_plugmill"))
         .args(["serve", "--listen", "127.0.0.1:0", "--no-cache"])
+        // The default task records file goes beside the (absent) plugmill.toml: not in the tree.
+        .current_dir(dir)
         .env("PLUGMILL_PLUGINS", dir)
         .env("PLUGMILL_LOG", log)
         .env_remove("PLUGMILL_CONFIG")

@@ -2,22 +2,31 @@
 //! variants in one run:
 //!
 //! - `raw-wasmtime-typed`: a typed call on one instance, straight wasmtime (the floor);
-//! - `plugmill/{typed,dynamic,json}/{fresh,warm}`: plugmill's calls, with a fresh instance
-//!   per call (the default) and with a warm instance;
+//! - `plugmill/{typed,dynamic,json}/{fresh,stocked,warm}`: plugmill's calls, with a
+//!   never-used instance made and torn down on the caller's path (the default), with a
+//!   never-used instance from the plugin's stock of 16 (`instance_stock = 16`), and with a
+//!   warm instance;
 //! - `seed-design`: one instance behind a mutex, dynamic values with placeholder results;
-//! - `concurrent-16/{plugmill,seed-design}`: 16 callers at once on one plugin;
+//! - `concurrent-16/{plugmill,seed-design}`: 16 callers at once on one plugin (saturated
+//!   throughput);
 //! - `waiting-16/{plugmill,seed-design}`: 16 callers at once on one plugin whose hook waits
 //!   1 ms (`wait` of `bench-wait`, a stand-in for a database query): the case plugmill's
 //!   instance per call exists for.
 //!
-//! Run: `cargo bench -p plugmill --bench hook_call`
+//! After criterion's groups, two reports of their own (see [`open_loop`] and
+//! [`stock_memory`]): latency percentiles under calls that arrive at a fixed mean rate
+//! (25%, 50% and 90% of what one core does with fresh calls and no stock), and the resident
+//! memory of a plugin with its stock.
+//!
+//! Run: `cargo bench -p plugmill --bench hook_call`. Under `cargo test` the two reports run
+//! briefly, as a check that they work.
 
 #![allow(missing_docs)] // criterion's macros generate undocumented public functions
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use plugmill::source::LocalDirectory;
 use plugmill::wasmtime::component::{Component, Instance, TypedFunc, Val};
 use plugmill::wasmtime::Store;
@@ -38,11 +47,30 @@ fn tokio() -> Tokio {
 /// How long the waiting hook waits.
 const WAIT_MICROS: u32 = 1_000;
 
-fn manager(tokio: &Tokio, warm: bool, dir: &std::path::Path) -> Arc<PluginManager> {
-    let mut builder = PluginManager::builder().call_timeout(Duration::from_secs(60));
-    if warm {
-        builder = builder.warm_instances_for_all(CONCURRENT_CALLERS);
-    }
+/// How a manager gives instances to calls.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// A never-used instance per call, made and torn down on the caller's path (the default).
+    Fresh,
+    /// A never-used instance per call, from the plugin's stock.
+    Stocked,
+    /// Warm instances, reused across calls.
+    Warm,
+}
+
+const MODES: [(&str, Mode); 3] = [
+    ("fresh", Mode::Fresh),
+    ("stocked", Mode::Stocked),
+    ("warm", Mode::Warm),
+];
+
+fn manager(tokio: &Tokio, mode: Mode, dir: &std::path::Path) -> Arc<PluginManager> {
+    let builder = PluginManager::builder().call_timeout(Duration::from_secs(60));
+    let builder = match mode {
+        Mode::Fresh => builder,
+        Mode::Stocked => builder.instance_stock_for_all(16),
+        Mode::Warm => builder.warm_instances_for_all(CONCURRENT_CALLERS),
+    };
     let manager = builder.build().unwrap();
     let report = tokio
         .block_on(manager.load(&LocalDirectory::new(dir)))
@@ -102,8 +130,8 @@ fn single_calls(c: &mut Criterion) {
         dir.path().join("bench-greet.wasm"),
     )
     .unwrap();
-    let fresh = manager(&tokio, false, dir.path());
-    let warm = manager(&tokio, true, dir.path());
+    let managers = MODES.map(|(name, mode)| (name, manager(&tokio, mode, dir.path())));
+    let fresh = managers[0].1.clone();
 
     let mut group = c.benchmark_group("greet");
     group.throughput(Throughput::Elements(1));
@@ -129,7 +157,7 @@ fn single_calls(c: &mut Criterion) {
         })
     });
 
-    for (mode, manager) in [("fresh", &fresh), ("warm", &warm)] {
+    for (mode, manager) in &managers {
         group.bench_function(format!("plugmill-typed/{mode}"), |b| {
             b.iter(|| {
                 let out = tokio.block_on(
@@ -163,7 +191,7 @@ fn single_calls(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("concurrent-16");
     group.throughput(Throughput::Elements(CONCURRENT_CALLERS as u64));
-    for (mode, manager) in [("fresh", &fresh), ("warm", &warm)] {
+    for (mode, manager) in &managers {
         group.bench_function(format!("plugmill-typed/{mode}"), |b| {
             b.iter_custom(|iters| {
                 tokio.block_on(concurrently(iters, {
@@ -207,14 +235,13 @@ fn waiting_callers(c: &mut Criterion) {
     let tokio = tokio();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(test_plugins::BENCH_WAIT, dir.path().join("bench-wait.wasm")).unwrap();
-    let fresh = manager(&tokio, false, dir.path());
-    let warm = manager(&tokio, true, dir.path());
-    let seed = Arc::new(tokio.block_on(SeedDesign::new(&fresh, test_plugins::BENCH_WAIT)));
+    let managers = MODES.map(|(name, mode)| (name, manager(&tokio, mode, dir.path())));
+    let seed = Arc::new(tokio.block_on(SeedDesign::new(&managers[0].1, test_plugins::BENCH_WAIT)));
 
     let mut group = c.benchmark_group("waiting-16");
     group.sample_size(20);
     group.throughput(Throughput::Elements(CONCURRENT_CALLERS as u64));
-    for (mode, manager) in [("fresh", &fresh), ("warm", &warm)] {
+    for (mode, manager) in &managers {
         group.bench_function(format!("plugmill-typed/{mode}"), |b| {
             b.iter_custom(|iters| {
                 tokio.block_on(concurrently(iters, {
@@ -274,4 +301,225 @@ criterion_group! {
     config = Criterion::default();
     targets = single_calls, waiting_callers
 }
-criterion_main!(benches);
+
+fn main() {
+    let measuring = std::env::args().any(|arg| arg == "--bench");
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    let wanted = |report: &str| filter.as_deref().is_none_or(|f| report.contains(f));
+    if wanted("stock-memory") {
+        stock_memory(measuring);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if wanted("open-loop") {
+        open_loop(measuring);
+    }
+}
+
+/// The resident set of this process, in bytes (`VmRSS` of `/proc/self/status`).
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status");
+    kib << 10
+}
+
+/// Resident memory of one plugin, loaded, then called once with stocks of 0, 4 and 16
+/// never-used instances: each manager stays alive, so no figure reuses memory an earlier one
+/// freed.
+fn stock_memory(measuring: bool) {
+    let tokio = tokio();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        test_plugins::BENCH_GREET,
+        dir.path().join("bench-greet.wasm"),
+    )
+    .unwrap();
+    let stocks: &[usize] = if measuring { &[0, 4, 16] } else { &[4] };
+    println!("stock-memory: resident memory of `bench-greet` (KiB)");
+    println!(
+        "{:>6} {:>10} {:>16} {:>18}",
+        "stock", "loaded", "after 1st call", "per ready instance"
+    );
+    let mut alive = Vec::new();
+    for &stock in stocks {
+        let before = resident_bytes();
+        let manager = PluginManager::builder()
+            .instance_stock_for_all(stock)
+            .without_cache()
+            .build()
+            .unwrap();
+        tokio
+            .block_on(manager.load(&LocalDirectory::new(dir.path())))
+            .unwrap();
+        let loaded = resident_bytes();
+        let plugin = manager.registry().plugin("bench-greet").unwrap().clone();
+        tokio.block_on(async {
+            let out = manager
+                .call_hook_typed::<(String,), (String,)>("greet", ("bench".to_string(),))
+                .await;
+            out[0].result.as_ref().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while plugin.stocked_instances().unwrap_or(0) < stock && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        assert_eq!(
+            plugin.stocked_instances().unwrap_or(0),
+            stock,
+            "the stock filled"
+        );
+        // Let the background job finish tearing down the instance of the first call.
+        std::thread::sleep(Duration::from_millis(50));
+        let called = resident_bytes();
+        let per_instance = (called.saturating_sub(loaded) / stock.max(1) as u64) >> 10;
+        println!(
+            "{stock:>6} {:>10} {:>16} {:>18}",
+            loaded.saturating_sub(before) >> 10,
+            called.saturating_sub(loaded) >> 10,
+            if stock == 0 {
+                "-".to_string()
+            } else {
+                per_instance.to_string()
+            },
+        );
+        alive.push(manager);
+    }
+}
+
+/// One way of calling `greet`, for the open-loop runs.
+#[derive(Clone)]
+enum Caller {
+    Manager(Arc<PluginManager>),
+    Seed(Arc<SeedDesign>),
+}
+
+impl Caller {
+    async fn call(&self) {
+        match self {
+            Self::Manager(manager) => {
+                let out = manager
+                    .call_hook_typed::<(String,), (String,)>("greet", ("bench".to_string(),))
+                    .await;
+                out[0].result.as_ref().unwrap();
+            }
+            Self::Seed(seed) => {
+                seed.greet("bench").await;
+            }
+        }
+    }
+}
+
+/// Calls arriving at a fixed mean rate, whatever the caller's latency (an open loop: a slow
+/// call delays the next ones, which then wait and count that wait).
+///
+/// One caller takes the calls in arrival order, as one core serving requests would, and
+/// yields its core between them; arrivals are a Poisson process (exponential gaps) at 25%, 50% and 90%
+/// of one core's capacity, defined as the throughput of fresh calls with no stock made back
+/// to back in the same run. A call's latency runs from its arrival to its answer. Background
+/// work (the stock keeper's instantiation and teardown) runs on the other core. The machine's
+/// noise drifts, so each load runs in rounds that interleave the callers, and the
+/// percentiles are over the calls of every round.
+fn open_loop(measuring: bool) {
+    let tokio = tokio();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        test_plugins::BENCH_GREET,
+        dir.path().join("bench-greet.wasm"),
+    )
+    .unwrap();
+    let mut callers: Vec<(&str, Caller)> = MODES
+        .iter()
+        .map(|(name, mode)| (*name, Caller::Manager(manager(&tokio, *mode, dir.path()))))
+        .collect();
+    let Caller::Manager(fresh) = &callers[0].1 else {
+        unreachable!("the first mode is a manager")
+    };
+    let seed = tokio.block_on(SeedDesign::new(fresh, test_plugins::BENCH_GREET));
+    callers.push(("seed-design", Caller::Seed(Arc::new(seed))));
+    let (rounds, arrivals, warm_up) = if measuring {
+        (8, 40_000, 4_000)
+    } else {
+        (1, 2_000, 200)
+    };
+
+    let unstocked = &callers[0].1;
+    // The median of several batches, as the machine's speed drifts.
+    let mut batches: Vec<f64> = (0..5)
+        .map(|_| {
+            tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..arrivals / 2 {
+                    unstocked.call().await;
+                }
+                (arrivals / 2) as f64 / start.elapsed().as_secs_f64()
+            })
+        })
+        .collect();
+    batches.sort_by(f64::total_cmp);
+    let capacity = batches[batches.len() / 2];
+    println!(
+        "open-loop: one core's capacity (unstocked fresh calls back to back): {:.0} calls/s ({:.2} µs per call)",
+        capacity,
+        1e6 / capacity
+    );
+    println!(
+        "{:>5} {:>12} {:>12} {:>10} {:>10} {:>10}",
+        "load", "caller", "calls/s", "p50 µs", "p99 µs", "p99.9 µs"
+    );
+    for load in [0.25, 0.5, 0.9] {
+        let rate = capacity * load;
+        let mut latencies = vec![Vec::with_capacity(rounds * arrivals); callers.len()];
+        for round in 0..rounds {
+            for ((_, caller), latencies) in callers.iter().zip(&mut latencies) {
+                let seed = round as u64;
+                latencies.extend(tokio.block_on(drive(caller, rate, arrivals, warm_up, seed)));
+            }
+        }
+        for ((name, _), latencies) in callers.iter().zip(&mut latencies) {
+            latencies.sort_unstable();
+            let at = |q: f64| {
+                let index = ((latencies.len() as f64 * q) as usize).min(latencies.len() - 1);
+                latencies[index].as_secs_f64() * 1e6
+            };
+            println!(
+                "{:>4.0}% {name:>12} {rate:>12.0} {:>10.2} {:>10.2} {:>10.2}",
+                load * 100.0,
+                at(0.5),
+                at(0.99),
+                at(0.999)
+            );
+        }
+    }
+}
+
+/// Makes `warm_up + arrivals` calls arriving at `rate` per second (gaps drawn from `seed`);
+/// returns the latencies of the last `arrivals`, each from the call's arrival to its answer.
+async fn drive(
+    caller: &Caller,
+    rate: f64,
+    arrivals: usize,
+    warm_up: usize,
+    seed: u64,
+) -> Vec<Duration> {
+    let mut random = fastrand::Rng::with_seed(seed);
+    let mut latencies = Vec::with_capacity(arrivals);
+    let mut arrival = Instant::now();
+    for i in 0..warm_up + arrivals {
+        let gap = -(1.0 - random.f64()).ln() / rate;
+        arrival += Duration::from_secs_f64(gap);
+        // Waiting for the next call, the caller lets other threads run on its core, as an
+        // idle server thread does.
+        while Instant::now() < arrival {
+            std::thread::yield_now();
+        }
+        caller.call().await;
+        if i >= warm_up {
+            latencies.push(arrival.elapsed());
+        }
+    }
+    latencies
+}

@@ -73,9 +73,10 @@ pub use loader::{
 pub use plugin::{Plugin, PluginStats, PluginSummary};
 pub use registry::{Listing, Registry, RouteListing, RouteTarget, TaskTarget};
 pub use runtime::sandbox::{DirGrant, WasiGrants};
+pub use runtime::stock::DEFAULT_INSTANCE_STOCK;
 pub use runtime::{
-    Allocation, AllocationKind, DeadlineExceeded, HostState, MemoryLimitExceeded, Runtime,
-    RuntimeOptions,
+    Allocation, AllocationKind, DeadlineExceeded, HostState, MemoryLimitExceeded, PoolingTuning,
+    Runtime, RuntimeOptions,
 };
 
 /// Signing plugins and checking their signatures: ed25519 keys and detached `.sig` files

@@ -12,6 +12,7 @@ use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::loader::manifest::{Manifest, Route};
 use crate::runtime::sandbox::WasiGrants;
+use crate::runtime::stock::InstanceStock;
 use crate::runtime::warm::WarmPool;
 use crate::runtime::HostState;
 
@@ -35,6 +36,8 @@ pub struct Plugin {
     pub(crate) fuel: Option<u64>,
     pub(crate) grants: Arc<WasiGrants>,
     pub(crate) warm: Option<WarmPool>,
+    /// Never-used instances made ahead of calls, in the fresh-instance mode.
+    pub(crate) stock: Option<Arc<InstanceStock>>,
     pub(crate) stats: PluginStats,
     /// Caveats found at load (a capability imported but granted nothing, say).
     pub(crate) warnings: Vec<String>,
@@ -134,6 +137,12 @@ impl Plugin {
     /// How many warm instances are idle, for a plugin in warm-instance mode.
     pub fn idle_warm_instances(&self) -> Option<usize> {
         self.warm.as_ref().map(WarmPool::idle)
+    }
+
+    /// How many never-used instances are ready for calls, for a plugin in the fresh-instance
+    /// mode with a stock (none until the plugin's first call).
+    pub fn stocked_instances(&self) -> Option<usize> {
+        self.stock.as_deref().map(InstanceStock::ready)
     }
 
     /// Whether `function` (an export the manifest names) returns one `result<...>`: its

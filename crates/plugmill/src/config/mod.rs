@@ -25,7 +25,8 @@
 //! [plugins.audit-log]          # "*" applies to every plugin
 //! call_timeout = "2s"
 //! timeouts = { "slow-report" = "20s" }
-//! warm_instances = 4
+//! instance_stock = 32         # never-used instances kept ready (default 0: none)
+//! # warm_instances = 4         # or reuse instances across calls instead
 //! fuel = 1_000_000
 //! imports = ["my:app/documents"]   # an embedder's interfaces the plugin may import
 //! env = ["TZ"]                 # names of host variables passed through
@@ -70,6 +71,7 @@ const CORE_PLUGIN_KEYS: &[&str] = &[
     "call_timeout",
     "timeouts",
     "warm_instances",
+    "instance_stock",
     "fuel",
     "imports",
     "env",
@@ -198,6 +200,8 @@ pub struct PluginConfig {
     pub timeouts: BTreeMap<String, HumanDuration>,
     /// Keep this many warm instances instead of a fresh one per call.
     pub warm_instances: Option<usize>,
+    /// Never-used instances kept ready for calls (0: each call makes its own).
+    pub instance_stock: Option<usize>,
     /// Instruction budget per call.
     pub fuel: Option<u64>,
     /// Host interfaces beyond WASI the plugin may import.
@@ -400,6 +404,7 @@ mod tests {
             network = ["127.0.0.1:5432"]
             [plugins."*"]
             warm_instances = 2
+            instance_stock = 0
         "#;
         let config = HostConfig::parse(text, "plugmill.toml").unwrap();
         assert_eq!(config.limits.call_timeout, Some(Duration::from_secs(30)));
@@ -411,6 +416,7 @@ mod tests {
         );
         assert!(!audit.dirs[0].writable);
         assert_eq!(config.plugins["*"].warm_instances, Some(2));
+        assert_eq!(config.plugins["*"].instance_stock, Some(0));
     }
 
     #[test]

@@ -189,6 +189,21 @@ impl ManagerBuilder {
         self
     }
 
+    /// Keep up to `instances` never-used instances of `plugin` ready, made and torn down in
+    /// the background once the plugin has been called (default
+    /// [`DEFAULT_INSTANCE_STOCK`](crate::runtime::stock::DEFAULT_INSTANCE_STOCK)); 0 makes each
+    /// call instantiate and tear down its own instance. Calls still never share an instance.
+    pub fn instance_stock(mut self, plugin: &str, instances: usize) -> Self {
+        self.settings(plugin).instance_stock = Some(instances);
+        self
+    }
+
+    /// An instance stock for every plugin without a setting of its own.
+    pub fn instance_stock_for_all(mut self, instances: usize) -> Self {
+        self.settings(crate::grants::EVERY_PLUGIN).instance_stock = Some(instances);
+        self
+    }
+
     /// Warm instances for every plugin without a setting of its own.
     pub fn warm_instances_for_all(mut self, instances: usize) -> Self {
         self.settings(crate::grants::EVERY_PLUGIN).warm_instances = Some(instances);
@@ -403,12 +418,22 @@ impl ManagerBuilder {
 
 /// Turns one `[plugins.NAME]` table into settings, resolving grants against the host.
 fn plugin_settings(name: &str, plugin: &PluginConfig) -> Result<PluginSettings, String> {
-    if let Some(warm) = plugin.warm_instances {
-        check_count(
+    let counts = [
+        (
             "warm_instances",
-            warm as u64,
-            bounds::MAX_WARM_INSTANCES as u64,
-        )?;
+            plugin.warm_instances,
+            bounds::MAX_WARM_INSTANCES,
+        ),
+        (
+            "instance_stock",
+            plugin.instance_stock,
+            bounds::MAX_INSTANCE_STOCK,
+        ),
+    ];
+    for (name, count, max) in counts {
+        if let Some(count) = count {
+            check_count(name, count as u64, max as u64)?;
+        }
     }
     let mut wasi = WasiGrants::default();
     for variable in &plugin.env {
@@ -447,6 +472,7 @@ fn plugin_settings(name: &str, plugin: &PluginConfig) -> Result<PluginSettings, 
             .map(|(f, d)| (f.clone(), d.0))
             .collect(),
         warm_instances: plugin.warm_instances,
+        instance_stock: plugin.instance_stock,
         fuel: plugin.fuel,
         wasi,
         imports: plugin.imports.clone(),

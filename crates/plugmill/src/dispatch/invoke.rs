@@ -1,7 +1,10 @@
-//! Calling one export of one plugin: take an instance (fresh from the pre-instantiated
-//! component by default, or warm from the plugin's pool), call, end what the call left open
-//! (see [`crate::capabilities::CallScope`]), then drop the instance or return it to the pool
-//! if the call succeeded.
+//! Calling one export of one plugin: take an instance (a never-used one by default, from the
+//! plugin's stock or instantiated on the spot; or a warm one from the plugin's pool), call,
+//! end what the call left open (see [`crate::capabilities::CallScope`]), then retire the
+//! instance for teardown in the background, or return it to the warm pool if the call
+//! succeeded.
+
+use std::sync::Arc;
 
 use std::time::Instant;
 
@@ -37,22 +40,32 @@ impl Plugin {
 
     async fn lease(
         &self,
-        runtime: &Runtime,
+        runtime: &Arc<Runtime>,
         export: &ExportedFunc,
         function: &str,
     ) -> Result<Lease, CallError> {
         let timeout = self.timeout_for(function);
         let started = runtime.observer().map(|_| Instant::now());
-        let mut instance = match self.warm.as_ref().and_then(|pool| pool.take()) {
-            Some(mut warm) => {
-                state::arm_deadline(&mut warm.store, timeout);
-                warm
+        let ready = match (&self.warm, &self.stock) {
+            (Some(pool), _) => pool.take(),
+            (None, Some(stock)) => stock.take(runtime),
+            (None, None) => None,
+        };
+        let mut instance = match ready {
+            Some(mut ready) => {
+                state::arm_deadline(&mut ready.store, timeout);
+                ready
             }
             None => {
                 let mut store =
                     runtime.new_store_with(&self.name, &self.grants, timeout, self.fuel);
                 match self.pre.instantiate_async(&mut store).await {
-                    Ok(instance) => WarmInstance { store, instance },
+                    Ok(instance) => {
+                        if let Some(stock) = &self.stock {
+                            stock.instantiated_inline();
+                        }
+                        WarmInstance { store, instance }
+                    }
                     Err(error) => {
                         let stderr = store.data().flush_output();
                         self.stats.record(false, None);
@@ -109,11 +122,11 @@ impl Plugin {
     }
 
     /// Ends a call: releases what it left open (an uncommitted transaction is rolled back),
-    /// logs the plugin's output, returns a healthy warm instance to the pool, and turns a
-    /// failure into a [`CallError`].
+    /// logs the plugin's output, returns a healthy warm instance to the pool or retires a
+    /// used one for teardown, and turns a failure into a [`CallError`].
     async fn finish<T>(
         &self,
-        runtime: &Runtime,
+        runtime: &Arc<Runtime>,
         mut lease: Lease,
         function: &str,
         outcome: wasmtime::Result<T>,
@@ -129,8 +142,10 @@ impl Plugin {
             tracing::debug!(plugin = %self.name, function, fuel, "call finished");
         }
         let (timeout, budget, started) = (lease.timeout, lease.fuel_budget, lease.started);
-        if let (Some(pool), true) = (&self.warm, outcome.is_ok()) {
-            pool.put(lease.instance);
+        match (&self.warm, &self.stock) {
+            (Some(pool), _) if outcome.is_ok() => pool.put(lease.instance),
+            (None, Some(stock)) => stock.retire(runtime, lease.instance),
+            _ => drop(lease.instance),
         }
         let outcome =
             outcome.map_err(
@@ -155,7 +170,7 @@ impl Plugin {
     /// Calls `function` with dynamically typed arguments, checked against its signature first.
     pub(crate) async fn call_dynamic(
         &self,
-        runtime: &Runtime,
+        runtime: &Arc<Runtime>,
         function: &str,
         args: &[Val],
     ) -> Result<Vec<Val>, CallError> {
@@ -181,7 +196,7 @@ impl Plugin {
     /// Calls `function` through a typed function: no dynamic values on the way in or out.
     pub(crate) async fn call_typed<P, R>(
         &self,
-        runtime: &Runtime,
+        runtime: &Arc<Runtime>,
         function: &str,
         args: P,
     ) -> Result<R, CallError>

@@ -268,7 +268,7 @@ async fn join_outcomes<T>(handles: Vec<CallTask<T>>) -> HookResults<T> {
 
 /// Calls `hook` of `plugin` with JSON arguments converted with its export types.
 async fn call_json(
-    runtime: &Runtime,
+    runtime: &Arc<Runtime>,
     plugin: &Plugin,
     hook: &str,
     args: &[Value],
@@ -285,7 +285,7 @@ async fn call_json(
 }
 
 async fn call_handler(
-    runtime: &Runtime,
+    runtime: &Arc<Runtime>,
     plugin: &Plugin,
     handler: &str,
     data: &Value,

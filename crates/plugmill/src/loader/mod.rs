@@ -36,6 +36,7 @@ use crate::grants::{Merge, PluginGrants};
 use crate::plugin::{ExportedFunc, Plugin, PluginSummary};
 use crate::registry::{FastMap, Registry};
 use crate::runtime::sandbox::WasiGrants;
+use crate::runtime::stock::{self, InstanceStock};
 use crate::runtime::warm::WarmPool;
 use crate::runtime::{DeadlineExceeded, HostState, Runtime};
 use crate::source::{FetchLimits, PluginArtifact, Skipped, SourceError};
@@ -64,6 +65,10 @@ pub struct PluginSettings {
     pub function_timeouts: HashMap<String, Duration>,
     /// Keep up to this many warm instances instead of a fresh instance per call.
     pub warm_instances: Option<usize>,
+    /// Never-used instances kept ready for calls in the fresh-instance mode (default
+    /// [`DEFAULT_INSTANCE_STOCK`](crate::runtime::stock::DEFAULT_INSTANCE_STOCK); 0 makes
+    /// each call instantiate and tear down its own).
+    pub instance_stock: Option<usize>,
     /// Instruction budget of one call, when fuel is metered.
     pub fuel: Option<u64>,
     /// What the plugin may reach through WASI.
@@ -89,10 +94,23 @@ impl PluginSettings {
                 problems.push(format!("{name}: {problem}"));
             }
         }
-        if let Some(warm) = self.warm_instances {
-            let max = crate::runtime::bounds::MAX_WARM_INSTANCES as u64;
-            if let Err(problem) = check_count("warm_instances", warm as u64, max) {
-                problems.push(problem);
+        let counts = [
+            (
+                "warm_instances",
+                self.warm_instances,
+                crate::runtime::bounds::MAX_WARM_INSTANCES,
+            ),
+            (
+                "instance_stock",
+                self.instance_stock,
+                crate::runtime::bounds::MAX_INSTANCE_STOCK,
+            ),
+        ];
+        for (name, count, max) in counts {
+            if let Some(count) = count {
+                if let Err(problem) = check_count(name, count as u64, max as u64) {
+                    problems.push(problem);
+                }
             }
         }
         problems
@@ -104,6 +122,7 @@ impl Merge for PluginSettings {
         self.timeout.merge(&own.timeout);
         self.function_timeouts.extend(own.function_timeouts.clone());
         self.warm_instances.merge(&own.warm_instances);
+        self.instance_stock.merge(&own.instance_stock);
         self.fuel.merge(&own.fuel);
         self.wasi.merge_grants(&own.wasi);
         self.imports.merge(&own.imports);
@@ -594,23 +613,40 @@ fn validate(
     for warning in &warnings {
         tracing::warn!(file = %linked.file, plugin = %manifest.plugin_name, "{warning}");
     }
+    let name: Arc<str> = Arc::from(manifest.plugin_name.as_str());
+    let timeout = settings.timeout.unwrap_or(runtime.options().call_timeout);
+    let grants = Arc::new(settings.wasi);
+    let warm = settings
+        .warm_instances
+        .filter(|n| *n > 0)
+        .map(WarmPool::new);
+    let stock_size = (settings.instance_stock).unwrap_or(stock::DEFAULT_INSTANCE_STOCK);
+    let stock = (warm.is_none() && stock_size > 0).then(|| {
+        Arc::new(InstanceStock::new(
+            stock_size,
+            runtime.stock_budget().clone(),
+            linked.pre.clone(),
+            name.clone(),
+            grants.clone(),
+            settings.fuel,
+            timeout,
+        ))
+    });
     Ok(Plugin {
-        name: Arc::from(manifest.plugin_name.as_str()),
+        name,
         file: linked.file,
         sha256: linked.sha256,
         manifest,
         pre: linked.pre,
         functions,
-        timeout: settings.timeout.unwrap_or(runtime.options().call_timeout),
+        timeout,
         function_timeouts: settings.function_timeouts,
         fuel: settings.fuel,
-        grants: Arc::new(settings.wasi),
+        grants,
         stats: Default::default(),
         warnings,
-        warm: settings
-            .warm_instances
-            .filter(|n| *n > 0)
-            .map(WarmPool::new),
+        warm,
+        stock,
     })
 }
 

@@ -1,5 +1,7 @@
 //! Engine configuration: epoch interruption for deadlines, backtraces for clear trap reports,
-//! and the pooling allocator where the machine allows it, else on-demand allocation.
+//! and the pooling allocator where the machine allows it, else on-demand allocation, tuned by
+//! [`PoolingTuning`] (defaults chosen from `benches/instantiate.rs`; figures in
+//! `docs/benchmarks.md`).
 
 use anyhow::Context as _;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -16,6 +18,49 @@ pub enum Allocation {
     Pooling,
     /// Allocate each instance on demand.
     OnDemand,
+}
+
+/// How the engine makes and resets instances: the settings that decide what instantiating
+/// and tearing down an instance costs. The defaults are the fastest measured that keep every
+/// protection on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolingTuning {
+    /// Bytes of each linear memory and table kept resident when a pooled instance is torn
+    /// down: reset in place instead of returned to the kernel (default 64 KiB).
+    pub keep_resident_bytes: usize,
+    /// Reset only the pages an instance dirtied, found with `PAGEMAP_SCAN` where the kernel
+    /// has it (Linux 6.7+), instead of the whole kept-resident region (default on).
+    pub pagemap_scan: bool,
+    /// Map a memory's initial contents copy-on-write from an image instead of copying the
+    /// data segments at each instantiation (default on).
+    pub memory_init_cow: bool,
+    /// Initialize table elements on first use instead of at instantiation (default on).
+    pub table_lazy_init: bool,
+    /// Zero the stack an async call ran on before another instance uses it: defense in
+    /// depth against a compiler bug that would read an uninitialized stack slot. Off by
+    /// default, as in wasmtime: it is paid on every call's path (see `docs/benchmarks.md`).
+    pub async_stack_zeroing: bool,
+    /// Bytes of each async stack reset with `memset` rather than returned to the kernel,
+    /// when stacks are zeroed (default 64 KiB).
+    pub async_stack_keep_resident: usize,
+    /// Address space reserved for each linear memory, the size of a pool slot; `None` keeps
+    /// wasmtime's default (4 GiB on 64-bit hosts, which lets compiled code skip bounds
+    /// checks).
+    pub memory_reservation: Option<u64>,
+}
+
+impl Default for PoolingTuning {
+    fn default() -> Self {
+        Self {
+            keep_resident_bytes: 64 << 10,
+            pagemap_scan: true,
+            memory_init_cow: true,
+            table_lazy_init: true,
+            async_stack_zeroing: false,
+            async_stack_keep_resident: 64 << 10,
+            memory_reservation: None,
+        }
+    }
 }
 
 /// The allocator an engine actually uses.
@@ -58,7 +103,13 @@ fn engine(
         .epoch_interruption(true)
         .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32))
         .max_wasm_stack(options.max_wasm_stack)
-        .consume_fuel(options.meters_fuel());
+        .consume_fuel(options.meters_fuel())
+        .memory_init_cow(options.tuning.memory_init_cow)
+        .table_lazy_init(options.tuning.table_lazy_init)
+        .async_stack_zeroing(options.tuning.async_stack_zeroing);
+    if let Some(bytes) = options.tuning.memory_reservation {
+        config.memory_reservation(bytes);
+    }
     if let Some(pooling) = pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
@@ -66,6 +117,7 @@ fn engine(
 }
 
 fn pooling(options: &RuntimeOptions) -> PoolingAllocationConfig {
+    let tuning = &options.tuning;
     let slots = options.pool_instances.max(1);
     let mut pooling = PoolingAllocationConfig::new();
     pooling
@@ -79,10 +131,13 @@ fn pooling(options: &RuntimeOptions) -> PoolingAllocationConfig {
         .max_tables_per_component(8)
         .max_memory_size(options.max_memory_bytes)
         .table_elements(options.max_table_elements)
-        // Reset only the pages a call dirtied (PAGEMAP_SCAN, Linux 6.7+) and keep them
-        // resident, instead of a memset of the whole region or page faults on the next call.
-        .pagemap_scan(Enabled::Auto)
-        .linear_memory_keep_resident(64 << 10)
-        .table_keep_resident(64 << 10);
+        .pagemap_scan(if tuning.pagemap_scan {
+            Enabled::Auto
+        } else {
+            Enabled::No
+        })
+        .linear_memory_keep_resident(tuning.keep_resident_bytes)
+        .table_keep_resident(tuning.keep_resident_bytes)
+        .async_stack_keep_resident(tuning.async_stack_keep_resident);
     pooling
 }

@@ -8,12 +8,15 @@
 //! - [`output`]: size-capped capture of plugin stdout and stderr.
 //! - [`sandbox`]: what a plugin may reach through WASI (nothing unless granted).
 //! - [`warm`]: the opt-in pool of warm instances.
+//! - [`stock`]: never-used instances made ahead of calls, and used ones torn down after,
+//!   off the call's path.
 
 pub mod engine;
 pub mod epoch;
 pub mod output;
 pub mod sandbox;
 pub mod state;
+pub mod stock;
 pub mod warm;
 
 use std::sync::Arc;
@@ -26,7 +29,7 @@ use wasmtime::{Engine, Store};
 
 use crate::capabilities::{Capability, Shared};
 
-pub use engine::{Allocation, AllocationKind};
+pub use engine::{Allocation, AllocationKind, PoolingTuning};
 #[cfg(feature = "sqlite")]
 pub(crate) use state::deadline_after;
 pub use state::{DeadlineExceeded, HostState, MemoryLimitExceeded};
@@ -63,6 +66,8 @@ pub struct RuntimeOptions {
     /// Meters fuel even without a default budget: the builder sets it when any plugin has a
     /// budget of its own. Plugins without one then run unlimited.
     pub meter_fuel: bool,
+    /// How instances are made and reset (the defaults come from measurements).
+    pub tuning: PoolingTuning,
 }
 
 impl Default for RuntimeOptions {
@@ -80,6 +85,7 @@ impl Default for RuntimeOptions {
             max_wasm_stack: 512 << 10,
             fuel: None,
             meter_fuel: false,
+            tuning: PoolingTuning::default(),
         }
     }
 }
@@ -94,6 +100,8 @@ pub mod bounds {
     pub const MAX_POOL_INSTANCES: u32 = 100_000;
     /// Warm instances kept per plugin.
     pub const MAX_WARM_INSTANCES: usize = 1_024;
+    /// Never-used instances kept ready per plugin.
+    pub const MAX_INSTANCE_STOCK: usize = 1_024;
     /// Bytes of stdout and of stderr kept per call.
     pub const MAX_OUTPUT_CAPTURE_BYTES: usize = 64 << 20;
     /// Elements of one table.
@@ -185,6 +193,9 @@ pub struct Runtime {
     allocation: AllocationKind,
     no_grants: Arc<sandbox::WasiGrants>,
     shared: Arc<Shared>,
+    stock_budget: Arc<stock::StockBudget>,
+    /// Started with the first stock that asks; `None` when its thread could not start.
+    stock_keeper: std::sync::OnceLock<Option<stock::keeper::StockKeeper>>,
     observer: Option<Arc<dyn crate::dispatch::observe::CallObserver>>,
     _ticker: epoch::EpochTicker,
 }
@@ -213,6 +224,7 @@ impl Runtime {
         }
         let ticker = epoch::EpochTicker::start(&engine, options.epoch_tick)
             .context("starting the epoch ticker thread")?;
+        let stock_budget = Arc::new(stock::StockBudget::for_slots(options.pool_instances));
         Ok(Self {
             engine,
             linker,
@@ -221,6 +233,8 @@ impl Runtime {
             allocation,
             no_grants: Arc::default(),
             shared: Arc::new(shared),
+            stock_budget,
+            stock_keeper: std::sync::OnceLock::new(),
             observer,
             _ticker: ticker,
         })
@@ -244,6 +258,26 @@ impl Runtime {
     /// State shared by every call (see [`Shared`]).
     pub fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// How many never-used instances all plugins' stocks may hold together.
+    pub fn stock_budget(&self) -> &Arc<stock::StockBudget> {
+        &self.stock_budget
+    }
+
+    /// Runs `work` with the keeper of the instance stocks, started on first use; without a
+    /// keeper (its thread could not start) stocks stay empty and calls make their own.
+    pub(crate) fn stock_keeper(self: &Arc<Self>, work: impl FnOnce(&stock::keeper::StockKeeper)) {
+        let keeper = self.stock_keeper.get_or_init(|| {
+            stock::keeper::StockKeeper::start(self)
+                .inspect_err(|error| {
+                    tracing::warn!(%error, "the instance stock keeper thread cannot start");
+                })
+                .ok()
+        });
+        if let Some(keeper) = keeper {
+            work(keeper);
+        }
     }
 
     /// The observer every call reports to, if any.

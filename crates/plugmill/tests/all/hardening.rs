@@ -177,6 +177,10 @@ async fn values_that_size_memory_have_upper_bounds() {
             "[plugins.valid]\nwarm_instances = 1000000\n",
             "warm_instances",
         ),
+        (
+            "[plugins.valid]\ninstance_stock = 1000000\n",
+            "instance_stock",
+        ),
         ("[limits]\nmax_memory_mib = 1000000\n", "max_memory_mib"),
         (
             "[limits]\noutput_capture_kib = 100000000\n",
@@ -205,6 +209,12 @@ async fn values_that_size_memory_have_upper_bounds() {
         .err()
         .unwrap();
     assert!(error.to_string().contains("warm_instances"), "{error}");
+    let error = builder()
+        .instance_stock("valid", 1 << 20)
+        .build()
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("instance_stock"), "{error}");
     let options = plugmill::RuntimeOptions {
         pool_instances: u32::MAX,
         ..Default::default()

@@ -113,3 +113,175 @@ async fn the_route_of_a_plugin_with_a_runaway_hook_still_answers() {
         json!("fine")
     );
 }
+
+/// The stock the tests ask for.
+const STOCK: usize = 8;
+
+/// Waits until `plugin`'s stock holds `ready` instances; panics after 10 s.
+async fn stock_reaches(plugin: &plugmill::Plugin, ready: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while plugin.stocked_instances() != Some(ready) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stock holds {:?} instances, not {ready}",
+            plugin.stocked_instances()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_called_plugin_keeps_a_stock_of_never_used_instances() {
+    let (manager, _, _dir) = load_with(
+        builder().instance_stock("valid", STOCK),
+        &[("valid.wasm", test_plugins::VALID)],
+    )
+    .await;
+    let manager = std::sync::Arc::new(manager);
+    let valid = manager.registry().plugin("valid").unwrap().clone();
+    assert_eq!(
+        valid.stocked_instances(),
+        Some(0),
+        "no stock before the first call"
+    );
+    assert_eq!(counter(&manager).await, json!(1));
+    stock_reaches(&valid, STOCK).await;
+    // Calls one after another and side by side, every one served from the stock or made on
+    // the spot: none sees another's state.
+    for _ in 0..50 {
+        assert_eq!(counter(&manager).await, json!(1), "state leaked");
+    }
+    let callers: Vec<_> = (0..16)
+        .map(|_| {
+            let manager = manager.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for _ in 0..20 {
+                    seen.push(counter(&manager).await);
+                }
+                seen
+            })
+        })
+        .collect();
+    for caller in callers {
+        for value in caller.await.unwrap() {
+            assert_eq!(value, json!(1), "state leaked between concurrent calls");
+        }
+    }
+    assert!(valid.stocked_instances().unwrap() <= STOCK);
+    stock_reaches(&valid, STOCK).await;
+}
+
+#[tokio::test]
+async fn without_a_stock_each_call_instantiates_its_own() {
+    let (manager, _, _dir) = load(&[("valid.wasm", test_plugins::VALID)]).await;
+    for _ in 0..3 {
+        assert_eq!(counter(&manager).await, json!(1));
+    }
+    let valid = manager.registry().plugin("valid").unwrap().clone();
+    assert_eq!(valid.stocked_instances(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stocked_instance_gets_the_deadline_of_its_call() {
+    let (manager, _, _dir) = load_with(
+        builder()
+            .plugin_timeout("spin", Duration::from_millis(200))
+            .instance_stock("spin", STOCK),
+        &[("spin.wasm", test_plugins::SPIN)],
+    )
+    .await;
+    let spin = manager.registry().plugin("spin").unwrap().clone();
+    manager.call_hook_json("quick", &[]).await[0]
+        .result
+        .as_ref()
+        .unwrap();
+    stock_reaches(&spin, STOCK).await;
+    // The stocked instances were made more than a deadline ago: a call on one gets its own
+    // deadline, counted from when the call starts.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quick = manager.call_hook_json("quick", &[]).await.remove(0);
+    assert_eq!(quick.result.unwrap(), vec![json!("quick")]);
+    let started = std::time::Instant::now();
+    let stuck = manager.call_hook_json("spin", &[]).await.remove(0);
+    assert!(
+        matches!(stuck.result, Err(CallError::DeadlineExceeded { .. })),
+        "{:?}",
+        stuck.result
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "the deadline counts from the call, not from when the instance was made"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stocks_hold_at_most_a_quarter_of_the_pool() {
+    let options = plugmill::RuntimeOptions {
+        pool_instances: 12,
+        ..Default::default()
+    };
+    let (manager, _, _dir) = load_with(
+        builder().runtime_options(options).instance_stock_for_all(8),
+        &[
+            ("valid.wasm", test_plugins::VALID),
+            ("spin.wasm", test_plugins::SPIN),
+        ],
+    )
+    .await;
+    let budget = manager.runtime().stock_budget().clone();
+    assert_eq!(budget.limit(), 3);
+    for _ in 0..5 {
+        assert_eq!(counter(&manager).await, json!(1));
+        manager.call_hook_json("quick", &[]).await[0]
+            .result
+            .as_ref()
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while budget.held() < budget.limit() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let stocked: usize = ["valid", "spin"]
+        .iter()
+        .map(|name| {
+            let plugin = manager.registry().plugin(name).unwrap().clone();
+            plugin.stocked_instances().unwrap()
+        })
+        .sum();
+    assert_eq!(
+        stocked, 3,
+        "the stocks filled up to the budget and no further"
+    );
+    assert_eq!(budget.held(), 3);
+    // The pool's other slots still serve calls.
+    for _ in 0..5 {
+        assert_eq!(counter(&manager).await, json!(1));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_gives_the_stock_of_a_replaced_plugin_back() {
+    let (manager, _, dir) = load_with(
+        builder().instance_stock("valid", STOCK),
+        &[("valid.wasm", test_plugins::VALID)],
+    )
+    .await;
+    let budget = manager.runtime().stock_budget().clone();
+    let valid = manager.registry().plugin("valid").unwrap().clone();
+    assert_eq!(counter(&manager).await, json!(1));
+    stock_reaches(&valid, STOCK).await;
+    assert_eq!(budget.held(), STOCK);
+    std::fs::remove_file(dir.path().join("valid.wasm")).unwrap();
+    manager
+        .reload(&plugmill::source::LocalDirectory::new(dir.path()))
+        .await
+        .unwrap();
+    assert!(manager.registry().plugin("valid").is_none());
+    drop(valid);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while budget.held() != 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(budget.held(), 0, "the removed plugin's stock was dropped");
+}

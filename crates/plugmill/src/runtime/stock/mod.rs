@@ -1,0 +1,195 @@
+//! The stock of never-used instances that keeps instantiation and teardown off a call's path
+//! in the default fresh-instance mode.
+//!
+//! Every call still runs on an instance no call has used before: a stock holds only instances
+//! straight from `instantiate`, and a used instance is never put back; it is *retired*, and
+//! the runtime's [`keeper`] thread tears it down, then instantiates a replacement (so the slot
+//! the pooling allocator just freed goes back to the same component).
+//!
+//! Bounds: a plugin has no stock until its first call; then at most `capacity` ready
+//! instances and `capacity` retired ones waiting for teardown (past that, a caller drops its
+//! instance itself, as without a stock). Across plugins, the [`budget`] caps the ready
+//! instances at a quarter of the allocator's slots. When instantiating fails in the
+//! background (a full pool, say) the stock pauses until a call instantiates successfully on
+//! its own; the failure itself reaches the caller that instantiates.
+//!
+//! - [`budget`]: the cap on ready instances across all stocks of a runtime.
+//! - [`keeper`]: the background thread that tends every stock of a runtime.
+
+pub mod budget;
+pub(crate) mod keeper;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use wasmtime::component::InstancePre;
+
+use super::sandbox::WasiGrants;
+use super::warm::WarmInstance;
+use super::{HostState, Runtime};
+pub use budget::StockBudget;
+
+/// Never-used instances kept ready per plugin by default: none. A stock lowers the latency
+/// of calls at light load, but on a machine with few cores its background work competes
+/// with the calls and, from about half of one core's capacity, makes them slower than
+/// instantiating on their own path (figures in `docs/benchmarks.md`); it is opt-in.
+pub const DEFAULT_INSTANCE_STOCK: usize = 0;
+
+/// What the keeper needs to make an instance of one plugin.
+struct Recipe {
+    pre: InstancePre<HostState>,
+    plugin: Arc<str>,
+    grants: Arc<WasiGrants>,
+    fuel: Option<u64>,
+    timeout: Duration,
+}
+
+/// The stock of one plugin.
+pub struct InstanceStock {
+    recipe: Recipe,
+    capacity: usize,
+    budget: Arc<StockBudget>,
+    ready: Mutex<Vec<WarmInstance>>,
+    retired: Mutex<Vec<WarmInstance>>,
+    queued: keeper::Queued,
+    /// Set when instantiating failed in the background; cleared by a call that instantiated.
+    paused: AtomicBool,
+}
+
+impl InstanceStock {
+    /// A stock of at most `capacity` ready instances of the component behind `pre`, made with
+    /// the plugin's grants and fuel; empty until the first call.
+    pub(crate) fn new(
+        capacity: usize,
+        budget: Arc<StockBudget>,
+        pre: InstancePre<HostState>,
+        plugin: Arc<str>,
+        grants: Arc<WasiGrants>,
+        fuel: Option<u64>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            recipe: Recipe {
+                pre,
+                plugin,
+                grants,
+                fuel,
+                timeout,
+            },
+            capacity,
+            budget,
+            ready: Mutex::new(Vec::with_capacity(capacity)),
+            retired: Mutex::new(Vec::with_capacity(capacity)),
+            queued: keeper::Queued::default(),
+            paused: AtomicBool::new(false),
+        }
+    }
+
+    /// A never-used instance, if one is ready; asks the keeper to refill the stock. The
+    /// caller arms the deadline and fuel of its call.
+    pub(crate) fn take(self: &Arc<Self>, runtime: &Arc<Runtime>) -> Option<WarmInstance> {
+        let instance = lock(&self.ready).pop();
+        if instance.is_some() {
+            self.budget.release(1);
+        }
+        self.ask_keeper(runtime);
+        instance
+    }
+
+    /// Hands a used instance over for teardown in the background; drops it here when the
+    /// keeper is already behind by a full stock's worth.
+    pub(crate) fn retire(self: &Arc<Self>, runtime: &Arc<Runtime>, instance: WarmInstance) {
+        let overflow = {
+            let mut retired = lock(&self.retired);
+            if retired.len() < self.capacity {
+                retired.push(instance);
+                None
+            } else {
+                Some(instance)
+            }
+        };
+        self.ask_keeper(runtime);
+        drop(overflow);
+    }
+
+    /// A call made its own instance: instantiating works, so the stock may resume.
+    pub(crate) fn instantiated_inline(&self) {
+        if self.paused.load(Ordering::Relaxed) {
+            self.paused.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Instances ready now.
+    pub fn ready(&self) -> usize {
+        lock(&self.ready).len()
+    }
+
+    fn ask_keeper(self: &Arc<Self>, runtime: &Arc<Runtime>) {
+        if self.has_work() && self.queued.mark() {
+            runtime.stock_keeper(|keeper| keeper.submit(self));
+        }
+    }
+
+    /// Whether the keeper has something to do: an instance to tear down, or room in the
+    /// stock and in the budget.
+    fn has_work(&self) -> bool {
+        !lock(&self.retired).is_empty() || (self.wants_more() && self.budget.has_room())
+    }
+
+    fn wants_more(&self) -> bool {
+        !self.paused.load(Ordering::Relaxed) && lock(&self.ready).len() < self.capacity
+    }
+
+    /// The keeper's round for this stock: tear down what was retired (freeing its slots
+    /// first), then instantiate until the stock is full.
+    pub(crate) async fn tend(&self, runtime: &Runtime) {
+        self.queued.clear();
+        loop {
+            let retired = std::mem::take(&mut *lock(&self.retired));
+            drop(retired);
+            if !(self.wants_more() && self.budget.acquire()) {
+                return;
+            }
+            self.make_one(runtime).await;
+        }
+    }
+
+    /// Instantiates one instance into the stock; on failure, pauses the stock. Holds one unit
+    /// of the budget on entry, and keeps it only for an instance put in the stock.
+    async fn make_one(&self, runtime: &Runtime) {
+        let recipe = &self.recipe;
+        let mut store =
+            runtime.new_store_with(&recipe.plugin, &recipe.grants, recipe.timeout, recipe.fuel);
+        match recipe.pre.instantiate_async(&mut store).await {
+            Ok(instance) => {
+                let mut ready = lock(&self.ready);
+                if ready.len() < self.capacity {
+                    ready.push(WarmInstance { store, instance });
+                    return;
+                }
+            }
+            Err(error) => {
+                self.paused.store(true, Ordering::Relaxed);
+                tracing::debug!(
+                    plugin = %recipe.plugin,
+                    error = format!("{error:#}"),
+                    "instantiating in the background failed; calls instantiate their own"
+                );
+            }
+        }
+        self.budget.release(1);
+    }
+}
+
+impl Drop for InstanceStock {
+    /// A stock dropped with its plugin (on reload or unload) gives its budget back.
+    fn drop(&mut self) {
+        let ready = self.ready.get_mut().unwrap_or_else(|p| p.into_inner());
+        self.budget.release(ready.len());
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -79,6 +79,13 @@ fn manager(tokio: &Tokio, mode: Mode, dir: &std::path::Path) -> Arc<PluginManage
     Arc::new(manager)
 }
 
+/// A temporary plugin directory holding the test plugin `file` as `name`.
+fn plugin_dir(file: &str, name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(file, dir.path().join(name)).unwrap();
+    dir
+}
+
 /// The seed system's design: one instance per plugin behind one mutex, called dynamically by
 /// name with placeholder results.
 struct SeedDesign {
@@ -124,12 +131,7 @@ impl SeedDesign {
 
 fn single_calls(c: &mut Criterion) {
     let tokio = tokio();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        test_plugins::BENCH_GREET,
-        dir.path().join("bench-greet.wasm"),
-    )
-    .unwrap();
+    let dir = plugin_dir(test_plugins::BENCH_GREET, "bench-greet.wasm");
     let managers = MODES.map(|(name, mode)| (name, manager(&tokio, mode, dir.path())));
     let fresh = managers[0].1.clone();
 
@@ -233,8 +235,7 @@ fn single_calls(c: &mut Criterion) {
 /// instances) against the seed design (one instance behind a mutex).
 fn waiting_callers(c: &mut Criterion) {
     let tokio = tokio();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(test_plugins::BENCH_WAIT, dir.path().join("bench-wait.wasm")).unwrap();
+    let dir = plugin_dir(test_plugins::BENCH_WAIT, "bench-wait.wasm");
     let managers = MODES.map(|(name, mode)| (name, manager(&tokio, mode, dir.path())));
     let seed = Arc::new(tokio.block_on(SeedDesign::new(&managers[0].1, test_plugins::BENCH_WAIT)));
 
@@ -332,12 +333,7 @@ fn resident_bytes() -> u64 {
 /// freed.
 fn stock_memory(measuring: bool) {
     let tokio = tokio();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        test_plugins::BENCH_GREET,
-        dir.path().join("bench-greet.wasm"),
-    )
-    .unwrap();
+    let dir = plugin_dir(test_plugins::BENCH_GREET, "bench-greet.wasm");
     let stocks: &[usize] = if measuring { &[0, 4, 16] } else { &[4] };
     println!("stock-memory: resident memory of `bench-greet` (KiB)");
     println!(
@@ -425,12 +421,7 @@ impl Caller {
 /// percentiles are over the calls of every round.
 fn open_loop(measuring: bool) {
     let tokio = tokio();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        test_plugins::BENCH_GREET,
-        dir.path().join("bench-greet.wasm"),
-    )
-    .unwrap();
+    let dir = plugin_dir(test_plugins::BENCH_GREET, "bench-greet.wasm");
     let mut callers: Vec<(&str, Caller)> = MODES
         .iter()
         .map(|(name, mode)| (*name, Caller::Manager(manager(&tokio, *mode, dir.path()))))

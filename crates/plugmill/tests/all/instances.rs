@@ -117,17 +117,23 @@ async fn the_route_of_a_plugin_with_a_runaway_hook_still_answers() {
 /// The stock the tests ask for.
 const STOCK: usize = 8;
 
-/// Waits until `plugin`'s stock holds `ready` instances; panics after 10 s.
-async fn stock_reaches(plugin: &plugmill::Plugin, ready: usize) {
+/// Waits until `settled` holds, for at most 10 s: the keeper works in the background.
+async fn settle(settled: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while plugin.stocked_instances() != Some(ready) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the stock holds {:?} instances, not {ready}",
-            plugin.stocked_instances()
-        );
+    while !settled() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// Waits until `plugin`'s stock holds `ready` instances; panics after 10 s.
+async fn stock_reaches(plugin: &plugmill::Plugin, ready: usize) {
+    settle(|| plugin.stocked_instances() == Some(ready)).await;
+    assert_eq!(
+        plugin.stocked_instances(),
+        Some(ready),
+        "the stock holds {:?} instances, not {ready}",
+        plugin.stocked_instances()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,10 +244,7 @@ async fn stocks_hold_at_most_a_quarter_of_the_pool() {
             .as_ref()
             .unwrap();
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while budget.held() < budget.limit() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    settle(|| budget.held() == budget.limit()).await;
     let stocked: usize = ["valid", "spin"]
         .iter()
         .map(|name| {
@@ -279,9 +282,6 @@ async fn a_reload_gives_the_stock_of_a_replaced_plugin_back() {
         .unwrap();
     assert!(manager.registry().plugin("valid").is_none());
     drop(valid);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while budget.held() != 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    settle(|| budget.held() == 0).await;
     assert_eq!(budget.held(), 0, "the removed plugin's stock was dropped");
 }

@@ -154,6 +154,13 @@ fn read_config(file: Option<&Path>) -> Result<HostConfig, ConfigError> {
 
 fn build_manager(config: &HostConfig, options: &HostOptions) -> Result<PluginManager, HostError> {
     let mut builder = PluginManager::builder().config(config)?;
+    let configured_stock = config
+        .plugins
+        .get(plugmill::grants::EVERY_PLUGIN)
+        .and_then(|every| every.instance_stock);
+    if let (Some(stock), None) = (options.instance_stock, configured_stock) {
+        builder = builder.instance_stock_for_all(stock);
+    }
     if options.strict {
         builder = builder.strict(true);
     }

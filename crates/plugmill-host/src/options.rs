@@ -39,6 +39,10 @@ pub struct HostOptions {
     pub cache: CacheChoice,
     /// Told of every call when it ends (a front end's metrics).
     pub observer: Option<std::sync::Arc<dyn plugmill::CallObserver>>,
+    /// The stock of never-used instances of every plugin the configuration gives none
+    /// (`instance_stock`, under `[plugins."*"]` or the plugin's own section); `None` keeps
+    /// the library's default, [`plugmill::DEFAULT_INSTANCE_STOCK`].
+    pub instance_stock: Option<usize>,
 }
 
 impl std::fmt::Debug for HostOptions {
@@ -49,6 +53,7 @@ impl std::fmt::Debug for HostOptions {
             .field("strict", &self.strict)
             .field("cache", &self.cache)
             .field("observer", &self.observer.is_some())
+            .field("instance_stock", &self.instance_stock)
             .finish_non_exhaustive()
     }
 }

@@ -69,3 +69,50 @@ async fn a_configuration_with_every_front_end_s_sections_is_accepted_and_typos_a
         .to_string();
     assert!(error.contains("unknown section `sever`"), "{error}");
 }
+
+/// The stock a front end asks for fills once a plugin is called, unless the configuration
+/// sets one for every plugin or for the plugin itself.
+#[tokio::test]
+async fn a_front_end_s_instance_stock_applies_unless_the_configuration_sets_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(test_plugins::VALID, plugins.join("valid.wasm")).unwrap();
+    let file = dir.path().join("plugmill.toml");
+    let options = plugmill_host::HostOptions {
+        config_file: Some(file.clone()),
+        cache: plugmill_host::CacheChoice::Disabled,
+        instance_stock: Some(3),
+        ..Default::default()
+    };
+    let cases = [
+        ("", 3),
+        ("[plugins.\"*\"]\ninstance_stock = 0\n", 0),
+        ("[plugins.valid]\ninstance_stock = 1\n", 1),
+    ];
+    for (config, expected) in cases {
+        std::fs::write(&file, format!("[loading]\nplugins = \"plugins\"\n{config}")).unwrap();
+        let (host, report) = plugmill_host::Host::start(&options).await.unwrap();
+        assert_eq!(report.loaded.len(), 1, "{:?}", report.rejected);
+        let manager = host.manager();
+        let outcome = manager
+            .call_hook_json("greet", &[json!("ada")])
+            .await
+            .remove(0);
+        assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+        let plugin = manager.registry().plugin("valid").unwrap().clone();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while plugin.stocked_instances().unwrap_or(0) < expected
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let stocked = plugin.stocked_instances();
+        if expected == 0 {
+            assert_eq!(stocked, None, "no stock with {config:?}");
+        } else {
+            assert_eq!(stocked, Some(expected), "stock with {config:?}");
+        }
+        host.shutdown().await;
+    }
+}

@@ -3,9 +3,9 @@
 //!
 //! - `raw-wasmtime-typed`: a typed call on one instance, straight wasmtime (the floor);
 //! - `plugmill/{typed,dynamic,json}/{fresh,stocked,warm}`: plugmill's calls, with a
-//!   never-used instance made and torn down on the caller's path (the default), with a
-//!   never-used instance from the plugin's stock of 16 (`instance_stock = 16`), and with a
-//!   warm instance;
+//!   never-used instance made and torn down on the caller's path (the library's default),
+//!   with a never-used instance from the plugin's stock of 16 (`instance_stock = 16`), and
+//!   with a warm instance;
 //! - `seed-design`: one instance behind a mutex, dynamic values with placeholder results;
 //! - `concurrent-16/{plugmill,seed-design}`: 16 callers at once on one plugin (saturated
 //!   throughput);
@@ -16,7 +16,11 @@
 //! After criterion's groups, two reports of their own (see [`open_loop`] and
 //! [`stock_memory`]): latency percentiles under calls that arrive at a fixed mean rate
 //! (25%, 50% and 90% of what one core does with fresh calls and no stock), and the resident
-//! memory of a plugin with its stock.
+//! memory of a plugin with its stock. The open loop adds `stocked-4`, the `plugmill`
+//! binary's default stock.
+//!
+//! The bench runs on mimalloc, the binary's allocator; `--features bench-system-allocator`
+//! runs it on the C library's.
 //!
 //! Run: `cargo bench -p plugmill --bench hook_call`. Under `cargo test` the two reports run
 //! briefly, as a check that they work.
@@ -34,6 +38,12 @@ use plugmill::HostState;
 use plugmill::PluginManager;
 use tokio::runtime::Runtime as Tokio;
 
+/// The allocator of the `plugmill` binary, so the figures are those of the product
+/// (`--features bench-system-allocator` measures the C library's instead).
+#[cfg(not(feature = "bench-system-allocator"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENT_CALLERS: usize = 16;
 
 fn tokio() -> Tokio {
@@ -50,17 +60,18 @@ const WAIT_MICROS: u32 = 1_000;
 /// How a manager gives instances to calls.
 #[derive(Clone, Copy)]
 enum Mode {
-    /// A never-used instance per call, made and torn down on the caller's path (the default).
+    /// A never-used instance per call, made and torn down on the caller's path (the
+    /// library's default).
     Fresh,
-    /// A never-used instance per call, from the plugin's stock.
-    Stocked,
+    /// A never-used instance per call, from the plugin's stock of this many.
+    Stocked(usize),
     /// Warm instances, reused across calls.
     Warm,
 }
 
 const MODES: [(&str, Mode); 3] = [
     ("fresh", Mode::Fresh),
-    ("stocked", Mode::Stocked),
+    ("stocked", Mode::Stocked(16)),
     ("warm", Mode::Warm),
 ];
 
@@ -68,7 +79,7 @@ fn manager(tokio: &Tokio, mode: Mode, dir: &std::path::Path) -> Arc<PluginManage
     let builder = PluginManager::builder().call_timeout(Duration::from_secs(60));
     let builder = match mode {
         Mode::Fresh => builder,
-        Mode::Stocked => builder.instance_stock_for_all(16),
+        Mode::Stocked(instances) => builder.instance_stock_for_all(instances),
         Mode::Warm => builder.warm_instances_for_all(CONCURRENT_CALLERS),
     };
     let manager = builder.build().unwrap();
@@ -328,19 +339,22 @@ fn resident_bytes() -> u64 {
     kib << 10
 }
 
-/// Resident memory of one plugin, loaded, then called once with stocks of 0, 4 and 16
+/// Resident memory of one plugin, loaded, then called once with stocks of 0, 4, 16 and 64
 /// never-used instances: each manager stays alive, so no figure reuses memory an earlier one
-/// freed.
+/// freed. A ready instance's cost is the growth over the row above, divided by the instances
+/// added: the first stock's row also holds the keeper thread (its stack and, on mimalloc, its
+/// heap), later rows only instances.
 fn stock_memory(measuring: bool) {
     let tokio = tokio();
     let dir = plugin_dir(test_plugins::BENCH_GREET, "bench-greet.wasm");
-    let stocks: &[usize] = if measuring { &[0, 4, 16] } else { &[4] };
+    let stocks: &[usize] = if measuring { &[0, 4, 16, 64] } else { &[4] };
     println!("stock-memory: resident memory of `bench-greet` (KiB)");
     println!(
         "{:>6} {:>10} {:>16} {:>18}",
-        "stock", "loaded", "after 1st call", "per ready instance"
+        "stock", "loaded", "after 1st call", "per added instance"
     );
     let mut alive = Vec::new();
+    let mut previous = (0, 0);
     for &stock in stocks {
         let before = resident_bytes();
         let manager = PluginManager::builder()
@@ -370,18 +384,20 @@ fn stock_memory(measuring: bool) {
         );
         // Let the background job finish tearing down the instance of the first call.
         std::thread::sleep(Duration::from_millis(50));
-        let called = resident_bytes();
-        let per_instance = (called.saturating_sub(loaded) / stock.max(1) as u64) >> 10;
+        let growth = resident_bytes().saturating_sub(loaded);
+        let (previous_stock, previous_growth) = previous;
+        let per_instance = match stock.checked_sub(previous_stock) {
+            Some(added) if added > 0 => {
+                ((growth.saturating_sub(previous_growth) / added as u64) >> 10).to_string()
+            }
+            _ => "-".to_string(),
+        };
         println!(
-            "{stock:>6} {:>10} {:>16} {:>18}",
+            "{stock:>6} {:>10} {:>16} {per_instance:>18}",
             loaded.saturating_sub(before) >> 10,
-            called.saturating_sub(loaded) >> 10,
-            if stock == 0 {
-                "-".to_string()
-            } else {
-                per_instance.to_string()
-            },
+            growth >> 10,
         );
+        previous = (stock, growth);
         alive.push(manager);
     }
 }
@@ -431,6 +447,9 @@ fn open_loop(measuring: bool) {
     };
     let seed = tokio.block_on(SeedDesign::new(fresh, test_plugins::BENCH_GREET));
     callers.push(("seed-design", Caller::Seed(Arc::new(seed))));
+    // The `plugmill` binary's default stock.
+    let binary = manager(&tokio, Mode::Stocked(4), dir.path());
+    callers.insert(2, ("stocked-4", Caller::Manager(binary)));
     let (rounds, arrivals, warm_up) = if measuring {
         (8, 40_000, 4_000)
     } else {

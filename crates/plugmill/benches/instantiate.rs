@@ -8,7 +8,13 @@
 //!   interleaved rounds (each round times a batch of calls of every variant in turn) and the
 //!   report gives each variant's median batch, and its ratio to `default`;
 //! - `imports/N` (criterion): instantiating and dropping a component that imports N host
-//!   functions (and does nothing else), on plugmill's engine and store.
+//!   functions (and does nothing else), on plugmill's engine and store;
+//! - teardown: what dropping a used instance of `bench-greet` costs on the thread that made
+//!   and called it, and on another thread while this one makes and calls more (as an instance
+//!   stock's keeper does), in interleaved rounds.
+//!
+//! The bench runs on mimalloc, the `plugmill` binary's allocator;
+//! `--features bench-system-allocator` runs it on the C library's.
 //!
 //! Run: `cargo bench -p plugmill --bench instantiate`. Under `cargo test` it runs one short
 //! round, as a check that it works.
@@ -21,9 +27,15 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
 use plugmill::source::LocalDirectory;
-use plugmill::wasmtime::component::{Component, Linker};
+use plugmill::wasmtime::component::{Component, InstancePre, Linker};
+use plugmill::wasmtime::Store;
 use plugmill::{HostState, PluginManager, PoolingTuning, RuntimeOptions};
 use tokio::runtime::Runtime as Tokio;
+
+/// The allocator of the `plugmill` binary.
+#[cfg(not(feature = "bench-system-allocator"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn tokio() -> Tokio {
     tokio::runtime::Builder::new_multi_thread()
@@ -216,11 +228,104 @@ fn imports(c: &mut Criterion) {
 
 criterion_group!(benches, imports);
 
+/// Instances of `bench-greet`, each made and called once on this thread.
+fn used_instances(
+    tokio: &Tokio,
+    manager: &PluginManager,
+    pre: &InstancePre<HostState>,
+    count: usize,
+) -> Vec<Store<HostState>> {
+    let plugin: Arc<str> = Arc::from("bench-greet");
+    tokio.block_on(async {
+        let mut stores = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut store = manager
+                .runtime()
+                .new_store(&plugin, Duration::from_secs(60));
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let greet = instance
+                .get_typed_func::<(String,), (String,)>(&mut store, "greet")
+                .unwrap();
+            greet
+                .call_async(&mut store, ("bench".to_string(),))
+                .await
+                .unwrap();
+            stores.push(store);
+        }
+        stores
+    })
+}
+
+/// Per-instance time to drop `stores`, on this thread.
+fn drop_timed(stores: Vec<Store<HostState>>) -> f64 {
+    let count = stores.len();
+    let start = Instant::now();
+    drop(stores);
+    start.elapsed().as_secs_f64() * 1e6 / count as f64
+}
+
+/// Dropping used instances here, and on another thread while this one makes and calls more,
+/// in interleaved rounds.
+fn teardown(measuring: bool) {
+    let tokio = tokio();
+    let manager = PluginManager::builder().without_cache().build().unwrap();
+    let component =
+        Component::from_file(manager.runtime().engine(), test_plugins::BENCH_GREET).unwrap();
+    let pre = manager
+        .runtime()
+        .linker()
+        .instantiate_pre(&component)
+        .unwrap();
+    let (rounds, batch) = if measuring { (201, 64) } else { (1, 4) };
+    // One long-lived thread does the other thread's drops, as the keeper is.
+    let (to_other, batches) = std::sync::mpsc::channel::<Vec<Store<HostState>>>();
+    let (report, timings) = std::sync::mpsc::channel::<f64>();
+    let other = std::thread::spawn(move || {
+        for stores in batches {
+            report.send(drop_timed(stores)).unwrap();
+        }
+    });
+    let (mut here, mut there) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        here.push(drop_timed(used_instances(&tokio, &manager, &pre, batch)));
+        // The other thread drops a batch while this one makes and calls the next, as the
+        // keeper tears down while calls go on.
+        to_other
+            .send(used_instances(&tokio, &manager, &pre, batch))
+            .unwrap();
+        let meanwhile = used_instances(&tokio, &manager, &pre, batch);
+        there.push(timings.recv().unwrap());
+        drop(meanwhile);
+    }
+    drop(to_other);
+    other.join().unwrap();
+    let median = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    let (here, there) = (median(&mut here), median(&mut there));
+    println!(
+        "teardown: dropping a used `bench-greet` instance, median of {rounds} rounds of {batch}"
+    );
+    println!(
+        "{:<40} {here:>8.2} µs",
+        "on the thread that made and called it"
+    );
+    println!(
+        "{:<40} {there:>8.2} µs ({:.2}x)",
+        "on another thread, while calls go on",
+        there / here
+    );
+}
+
 fn main() {
     let measuring = std::env::args().any(|arg| arg == "--bench");
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
     if filter.as_deref().is_none_or(|f| "settings".contains(f)) {
         settings(measuring);
+    }
+    if filter.as_deref().is_none_or(|f| "teardown".contains(f)) {
+        teardown(measuring);
     }
     benches();
     Criterion::default().configure_from_args().final_summary();

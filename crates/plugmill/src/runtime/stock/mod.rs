@@ -30,10 +30,13 @@ use super::warm::WarmInstance;
 use super::{HostState, Runtime};
 pub use budget::StockBudget;
 
-/// Never-used instances kept ready per plugin by default: none. A stock lowers the latency
-/// of calls at light load, but on a machine with few cores its background work competes
-/// with the calls and, from about half of one core's capacity, makes them slower than
-/// instantiating on their own path (figures in `docs/benchmarks.md`); it is opt-in.
+/// Never-used instances kept ready per plugin by default: none. A stock tears instances down
+/// on its keeper thread, freeing there what calls allocated on theirs; the C library's
+/// allocator makes that about 2.5x as slow as on the caller's path, and from about half of
+/// one core's load the keeper falls behind and calls get slower than with no stock. On
+/// mimalloc a stock halves a call's latency and holds to 90% load (figures in
+/// `docs/benchmarks.md`): the `plugmill` binary runs on mimalloc with a stock of 16; an
+/// embedder whose allocator frees across threads as cheaply opts in with `instance_stock`.
 pub const DEFAULT_INSTANCE_STOCK: usize = 0;
 
 /// What the keeper needs to make an instance of one plugin.

@@ -203,7 +203,7 @@ impl HostArgs {
                 (None, false) => CacheChoice::Default,
             },
             observer: None,
-            instance_stock: Some(crate::INSTANCE_STOCK),
+            instance_stock: None,
         }
     }
 }

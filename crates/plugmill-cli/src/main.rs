@@ -10,19 +10,12 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-/// mimalloc rather than the C library's allocator: a store is built on one thread and torn
-/// down on another when instance stocks are on, and freeing across threads costs the C
-/// library's allocator about 2.5x what it costs mimalloc (figures in `docs/benchmarks.md`).
+/// mimalloc rather than the C library's allocator: an instance from a plugin's stock is
+/// built on the keeper's thread, called on another and torn down on the keeper's again, and
+/// freeing across threads costs the C library's allocator about 3x what it costs on the
+/// thread that allocated, mimalloc 1.5x (figures in `docs/benchmarks.md`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Never-used instances kept ready for each plugin once it has been called, unless the
-/// configuration says otherwise. On this binary's allocator a stock of 16 cuts a call's median
-/// latency by 3-5x up to half of one core's load and holds at 90%, where a stock of 4 drains
-/// in bursts; it costs about 11-20 KiB per ready instance. The library's default is none, as
-/// an embedder's allocator may make tearing down in the background cost more than it saves
-/// (figures in `docs/benchmarks.md`).
-const INSTANCE_STOCK: usize = 16;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();

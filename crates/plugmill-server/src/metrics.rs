@@ -5,6 +5,8 @@
 //! - `plugmill_plugin_calls_total{plugin, function, outcome}` (`ok`, `plugin_error`, `trap`,
 //!   `deadline`, `fuel`, `resource_limit`, `host`)
 //! - `plugmill_plugin_call_duration_seconds{plugin, function}` (histogram)
+//! - `plugmill_plugin_instances_total{plugin, source}` (`stock`, `instantiated`, `warm`: a
+//!   stock's hit rate, for sizing it)
 //! - `plugmill_plugin_fuel_used_total{plugin}` (when fuel is metered)
 //! - `plugmill_plugins_loaded`, `plugmill_plugins_rejected` (gauges)
 //! - `plugmill_reloads_total{outcome}` (`ok`, `failed`)
@@ -79,6 +81,10 @@ fn describe() {
         "How long calls to plugins took"
     );
     describe_counter!(
+        "plugmill_plugin_instances_total",
+        "Instances calls ran on, by plugin and source: stock (never used, made in the background), instantiated (made on the call's path), warm (reused)"
+    );
+    describe_counter!(
         "plugmill_plugin_fuel_used_total",
         "Fuel used by plugin calls"
     );
@@ -101,6 +107,12 @@ impl CallObserver for CallMetrics {
             "plugin" => plugin.clone(),
             "function" => function.clone(),
             "outcome" => call.outcome.as_str()
+        )
+        .increment(1);
+        metrics::counter!(
+            "plugmill_plugin_instances_total",
+            "plugin" => plugin.clone(),
+            "source" => call.instance.as_str()
         )
         .increment(1);
         metrics::histogram!(

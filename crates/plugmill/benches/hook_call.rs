@@ -3,9 +3,9 @@
 //!
 //! - `raw-wasmtime-typed`: a typed call on one instance, straight wasmtime (the floor);
 //! - `plugmill/{typed,dynamic,json}/{fresh,stocked,warm}`: plugmill's calls, with a
-//!   never-used instance made and torn down on the caller's path (the library's default),
-//!   with a never-used instance from the plugin's stock of 16 (`instance_stock = 16`), and
-//!   with a warm instance;
+//!   never-used instance made and torn down on the caller's path (`instance_stock = 0`),
+//!   with a never-used instance from the plugin's stock of 16 (the default), and with a warm
+//!   instance;
 //! - `seed-design`: one instance behind a mutex, dynamic values with placeholder results;
 //! - `concurrent-16/{plugmill,seed-design}`: 16 callers at once on one plugin (saturated
 //!   throughput);
@@ -13,16 +13,16 @@
 //!   1 ms (`wait` of `bench-wait`, a stand-in for a database query): the case plugmill's
 //!   instance per call exists for.
 //!
-//! After criterion's groups, two reports of their own (see [`open_loop`] and
-//! [`stock_memory`]): latency percentiles under calls that arrive at a fixed mean rate
-//! (25%, 50% and 90% of what one core does with fresh calls and no stock), and the resident
-//! memory of a plugin with its stock. The open loop adds `stocked-4`, the `plugmill`
-//! binary's default stock.
+//! Besides criterion's groups, three reports of their own (see [`stock_memory`],
+//! [`saturated`] and [`open_loop`]): the resident memory of a plugin with its stock; 16
+//! callers saturating both cores, in interleaved rounds; and latency percentiles under calls
+//! that arrive at a fixed mean rate (25%, 50% and 90% of what one core does with fresh calls
+//! and no stock). The last two add `stocked-4`, a stock of 4.
 //!
 //! The bench runs on mimalloc, the binary's allocator; `--features bench-system-allocator`
 //! runs it on the C library's.
 //!
-//! Run: `cargo bench -p plugmill --bench hook_call`. Under `cargo test` the two reports run
+//! Run: `cargo bench -p plugmill --bench hook_call`. Under `cargo test` the reports run
 //! briefly, as a check that they work.
 
 #![allow(missing_docs)] // criterion's macros generate undocumented public functions
@@ -60,8 +60,7 @@ const WAIT_MICROS: u32 = 1_000;
 /// How a manager gives instances to calls.
 #[derive(Clone, Copy)]
 enum Mode {
-    /// A never-used instance per call, made and torn down on the caller's path (the
-    /// library's default).
+    /// A never-used instance per call, made and torn down on the caller's path (no stock).
     Fresh,
     /// A never-used instance per call, from the plugin's stock of this many.
     Stocked(usize),
@@ -78,7 +77,7 @@ const MODES: [(&str, Mode); 3] = [
 fn manager(tokio: &Tokio, mode: Mode, dir: &std::path::Path) -> Arc<PluginManager> {
     let builder = PluginManager::builder().call_timeout(Duration::from_secs(60));
     let builder = match mode {
-        Mode::Fresh => builder,
+        Mode::Fresh => builder.instance_stock_for_all(0),
         Mode::Stocked(instances) => builder.instance_stock_for_all(instances),
         Mode::Warm => builder.warm_instances_for_all(CONCURRENT_CALLERS),
     };
@@ -323,6 +322,9 @@ fn main() {
     }
     benches();
     Criterion::default().configure_from_args().final_summary();
+    if wanted("saturated") {
+        saturated(measuring);
+    }
     if wanted("open-loop") {
         open_loop(measuring);
     }
@@ -339,51 +341,73 @@ fn resident_bytes() -> u64 {
     kib << 10
 }
 
-/// Resident memory of one plugin, loaded, then called once with stocks of 0, 4, 16 and 64
-/// never-used instances: each manager stays alive, so no figure reuses memory an earlier one
-/// freed. A ready instance's cost is the growth over the row above, divided by the instances
-/// added: the first stock's row also holds the keeper thread (its stack and, on mimalloc, its
-/// heap), later rows only instances.
+/// Resident memory of one plugin with stocks of 0, 4, 16 and 64 never-used instances:
+/// loaded; called once, its stock full; then after 16 callers made [`MEMORY_LOAD_CALLS`]
+/// calls each, its stock full again. Calls cycle the stock through the pooling allocator's
+/// slots, and a slot a call used keeps what it touched resident (up to the keep-resident
+/// setting) for the next instance, so the last column is what a busy plugin holds. Each
+/// manager stays alive, so no figure reuses memory an earlier one freed. A ready instance's
+/// cost is the growth over the row above, divided by the instances added: the first stock's
+/// row also holds the keeper thread (its stack and, on mimalloc, its heap), later rows only
+/// instances and their slots.
 fn stock_memory(measuring: bool) {
     let tokio = tokio();
     let dir = plugin_dir(test_plugins::BENCH_GREET, "bench-greet.wasm");
     let stocks: &[usize] = if measuring { &[0, 4, 16, 64] } else { &[4] };
     println!("stock-memory: resident memory of `bench-greet` (KiB)");
     println!(
-        "{:>6} {:>10} {:>16} {:>18}",
-        "stock", "loaded", "after 1st call", "per added instance"
+        "{:>6} {:>10} {:>16} {:>16} {:>18}",
+        "stock", "loaded", "after 1st call", "after calls", "per added instance"
     );
     let mut alive = Vec::new();
     let mut previous = (0, 0);
     for &stock in stocks {
         let before = resident_bytes();
-        let manager = PluginManager::builder()
-            .instance_stock_for_all(stock)
-            .without_cache()
-            .build()
-            .unwrap();
+        let manager = Arc::new(
+            PluginManager::builder()
+                .instance_stock_for_all(stock)
+                .without_cache()
+                .build()
+                .unwrap(),
+        );
         tokio
             .block_on(manager.load(&LocalDirectory::new(dir.path())))
             .unwrap();
         let loaded = resident_bytes();
         let plugin = manager.registry().plugin("bench-greet").unwrap().clone();
-        tokio.block_on(async {
-            let out = manager
-                .call_hook_typed::<(String,), (String,)>("greet", ("bench".to_string(),))
-                .await;
-            out[0].result.as_ref().unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while plugin.stocked_instances().unwrap_or(0) < stock && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+        let greet = {
+            let manager = manager.clone();
+            move || {
+                let manager = manager.clone();
+                async move {
+                    let out = manager
+                        .call_hook_typed::<(String,), (String,)>("greet", ("bench".to_string(),))
+                        .await;
+                    out[0].result.as_ref().unwrap();
+                }
             }
-        });
-        assert_eq!(
-            plugin.stocked_instances().unwrap_or(0),
-            stock,
-            "the stock filled"
-        );
-        // Let the background job finish tearing down the instance of the first call.
-        std::thread::sleep(Duration::from_millis(50));
+        };
+        // Waits for the stock to fill, then for the keeper to finish tearing down.
+        let settle = || {
+            tokio.block_on(async {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while plugin.stocked_instances().unwrap_or(0) < stock && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            });
+            assert_eq!(
+                plugin.stocked_instances().unwrap_or(0),
+                stock,
+                "the stock filled"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        tokio.block_on(greet());
+        settle();
+        let first_call = resident_bytes().saturating_sub(loaded);
+        let calls = if measuring { MEMORY_LOAD_CALLS } else { 10 };
+        tokio.block_on(concurrently(calls, greet));
+        settle();
         let growth = resident_bytes().saturating_sub(loaded);
         let (previous_stock, previous_growth) = previous;
         let per_instance = match stock.checked_sub(previous_stock) {
@@ -393,14 +417,18 @@ fn stock_memory(measuring: bool) {
             _ => "-".to_string(),
         };
         println!(
-            "{stock:>6} {:>10} {:>16} {per_instance:>18}",
+            "{stock:>6} {:>10} {:>16} {:>16} {per_instance:>18}",
             loaded.saturating_sub(before) >> 10,
+            first_call >> 10,
             growth >> 10,
         );
         previous = (stock, growth);
         alive.push(manager);
     }
 }
+
+/// Calls per caller in the memory report's busy phase.
+const MEMORY_LOAD_CALLS: u64 = 200;
 
 /// One way of calling `greet`, for the open-loop runs.
 #[derive(Clone)]
@@ -410,6 +438,17 @@ enum Caller {
 }
 
 impl Caller {
+    /// Calls so far that took an instance from a stock, and calls in all (a manager's
+    /// `greet` plugin; none for the seed design).
+    fn instance_counts(&self) -> Option<(u64, u64)> {
+        let Self::Manager(manager) = self else {
+            return None;
+        };
+        let plugin = manager.registry().plugin("bench-greet")?.clone();
+        let stats = plugin.stats();
+        Some((stats.instances_from_stock(), stats.calls()))
+    }
+
     async fn call(&self) {
         match self {
             Self::Manager(manager) => {
@@ -438,18 +477,7 @@ impl Caller {
 fn open_loop(measuring: bool) {
     let tokio = tokio();
     let dir = plugin_dir(test_plugins::BENCH_GREET, "bench-greet.wasm");
-    let mut callers: Vec<(&str, Caller)> = MODES
-        .iter()
-        .map(|(name, mode)| (*name, Caller::Manager(manager(&tokio, *mode, dir.path()))))
-        .collect();
-    let Caller::Manager(fresh) = &callers[0].1 else {
-        unreachable!("the first mode is a manager")
-    };
-    let seed = tokio.block_on(SeedDesign::new(fresh, test_plugins::BENCH_GREET));
-    callers.push(("seed-design", Caller::Seed(Arc::new(seed))));
-    // The `plugmill` binary's default stock.
-    let binary = manager(&tokio, Mode::Stocked(4), dir.path());
-    callers.insert(2, ("stocked-4", Caller::Manager(binary)));
+    let callers = report_callers(&tokio, dir.path());
     let (rounds, arrivals, warm_up) = if measuring {
         (8, 40_000, 4_000)
     } else {
@@ -477,32 +505,110 @@ fn open_loop(measuring: bool) {
         1e6 / capacity
     );
     println!(
-        "{:>5} {:>12} {:>12} {:>10} {:>10} {:>10}",
-        "load", "caller", "calls/s", "p50 µs", "p99 µs", "p99.9 µs"
+        "{:>5} {:>12} {:>12} {:>10} {:>10} {:>10} {:>11}",
+        "load", "caller", "calls/s", "p50 µs", "p99 µs", "p99.9 µs", "from stock"
     );
     for load in [0.25, 0.5, 0.9] {
         let rate = capacity * load;
         let mut latencies = vec![Vec::with_capacity(rounds * arrivals); callers.len()];
+        let counts_before: Vec<_> = callers.iter().map(|(_, c)| c.instance_counts()).collect();
         for round in 0..rounds {
             for ((_, caller), latencies) in callers.iter().zip(&mut latencies) {
                 let seed = round as u64;
                 latencies.extend(tokio.block_on(drive(caller, rate, arrivals, warm_up, seed)));
             }
         }
-        for ((name, _), latencies) in callers.iter().zip(&mut latencies) {
+        for (((name, caller), latencies), before) in
+            callers.iter().zip(&mut latencies).zip(&counts_before)
+        {
+            // The share of this load's calls, warm-up included, that found a ready instance.
+            let from_stock = match (before, caller.instance_counts()) {
+                (Some((stock_before, calls_before)), Some((stock, calls)))
+                    if calls > *calls_before =>
+                {
+                    format!(
+                        "{:.1}%",
+                        100.0 * (stock - stock_before) as f64 / (calls - calls_before) as f64
+                    )
+                }
+                _ => "-".to_string(),
+            };
             latencies.sort_unstable();
             let at = |q: f64| {
                 let index = ((latencies.len() as f64 * q) as usize).min(latencies.len() - 1);
                 latencies[index].as_secs_f64() * 1e6
             };
             println!(
-                "{:>4.0}% {name:>12} {rate:>12.0} {:>10.2} {:>10.2} {:>10.2}",
+                "{:>4.0}% {name:>12} {rate:>12.0} {:>10.2} {:>10.2} {:>10.2} {from_stock:>11}",
                 load * 100.0,
                 at(0.5),
                 at(0.99),
                 at(0.999)
             );
         }
+    }
+}
+
+/// The callers the open-loop and saturation reports compare: each mode of [`MODES`], a
+/// smaller stock than the default 16, and the seed design.
+fn report_callers(tokio: &Tokio, dir: &std::path::Path) -> Vec<(&'static str, Caller)> {
+    let mut callers: Vec<(&str, Caller)> = MODES
+        .iter()
+        .map(|(name, mode)| (*name, Caller::Manager(manager(tokio, *mode, dir))))
+        .collect();
+    let Caller::Manager(fresh) = &callers[0].1 else {
+        unreachable!("the first mode is a manager")
+    };
+    let seed = tokio.block_on(SeedDesign::new(fresh, test_plugins::BENCH_GREET));
+    callers.push(("seed-design", Caller::Seed(Arc::new(seed))));
+    let small = manager(tokio, Mode::Stocked(4), dir);
+    callers.insert(2, ("stocked-4", Caller::Manager(small)));
+    callers
+}
+
+/// 16 callers making calls back to back, saturating both cores: the `concurrent-16` group
+/// measures each caller in one stretch of seconds, and on a noisy machine a stretch can be
+/// twice as slow as the next, so this report alternates the callers in short rounds and
+/// gives the median round of each, and its ratio to fresh calls with no stock.
+fn saturated(measuring: bool) {
+    let tokio = tokio();
+    let dir = plugin_dir(test_plugins::BENCH_GREET, "bench-greet.wasm");
+    let callers = report_callers(&tokio, dir.path());
+    let (rounds, calls_per_caller): (usize, u64) = if measuring { (41, 500) } else { (1, 10) };
+    let round = |caller: &Caller| {
+        let caller = caller.clone();
+        let elapsed = tokio.block_on(concurrently(calls_per_caller, move || {
+            let caller = caller.clone();
+            async move { caller.call().await }
+        }));
+        elapsed.as_secs_f64() * 1e6 / calls_per_caller as f64
+    };
+    // A first round fills the stocks and warms every caller up.
+    for (_, caller) in &callers {
+        round(caller);
+    }
+    let mut per_16_calls = vec![Vec::with_capacity(rounds); callers.len()];
+    for _ in 0..rounds {
+        for ((_, caller), times) in callers.iter().zip(&mut per_16_calls) {
+            times.push(round(caller));
+        }
+    }
+    let medians: Vec<f64> = per_16_calls
+        .iter_mut()
+        .map(|times| {
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        })
+        .collect();
+    println!(
+        "saturated: {CONCURRENT_CALLERS} callers, calls back to back, median of {rounds} interleaved rounds"
+    );
+    println!(
+        "{:>12} {:>16} {:>20}",
+        "caller", "µs per 16 calls", "throughput vs fresh"
+    );
+    for ((name, _), median) in callers.iter().zip(&medians) {
+        println!("{name:>12} {median:>16.2} {:>19.2}x", medians[0] / median);
     }
 }
 

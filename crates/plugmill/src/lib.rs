@@ -59,7 +59,7 @@ mod redact;
 mod registry;
 mod runtime;
 
-pub use dispatch::observe::{CallObserver, CallOutcome, FinishedCall};
+pub use dispatch::observe::{CallObserver, CallOutcome, FinishedCall, InstanceSource};
 pub use dispatch::reload::Watch;
 pub use dispatch::typed::HookReturn;
 pub use dispatch::{CallError, HookResults, ManagerBuilder, PluginManager, PluginOutcome};

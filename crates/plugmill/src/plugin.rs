@@ -10,6 +10,7 @@ use serde::Serialize;
 use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
+use crate::dispatch::observe::InstanceSource;
 use crate::loader::manifest::{Manifest, Route};
 use crate::runtime::sandbox::WasiGrants;
 use crate::runtime::stock::InstanceStock;
@@ -50,6 +51,8 @@ pub struct PluginStats {
     failures: AtomicU64,
     fuel_used: AtomicU64,
     last_fuel_used: AtomicU64,
+    from_stock: AtomicU64,
+    instantiated: AtomicU64,
 }
 
 impl PluginStats {
@@ -62,6 +65,15 @@ impl PluginStats {
             self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
             self.last_fuel_used.store(fuel, Ordering::Relaxed);
         }
+    }
+
+    pub(crate) fn record_instance(&self, source: InstanceSource) {
+        let counter = match source {
+            InstanceSource::Stock => &self.from_stock,
+            InstanceSource::Instantiated => &self.instantiated,
+            InstanceSource::Warm => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Calls made.
@@ -82,6 +94,18 @@ impl PluginStats {
     /// Fuel used by the call that finished last, when fuel is metered.
     pub fn last_fuel_used(&self) -> u64 {
         self.last_fuel_used.load(Ordering::Relaxed)
+    }
+
+    /// Calls that took a never-used instance from the plugin's stock.
+    pub fn instances_from_stock(&self) -> u64 {
+        self.from_stock.load(Ordering::Relaxed)
+    }
+
+    /// Calls that made their instance on their own path, instantiation failures included:
+    /// with a stock, the calls that found it empty; with warm instances, those that found
+    /// none free. Calls that reused a warm instance are the rest.
+    pub fn instances_made_on_call(&self) -> u64 {
+        self.instantiated.load(Ordering::Relaxed)
     }
 }
 

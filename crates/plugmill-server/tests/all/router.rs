@@ -357,6 +357,7 @@ async fn metrics_count_requests_calls_and_outcomes() {
         r#"plugmill_plugin_calls_total{plugin="fixture",function="fail",outcome="plugin_error"}"#,
         r#"plugmill_plugin_calls_total{plugin="fixture",function="trap",outcome="trap"}"#,
         r#"plugmill_plugin_calls_total{plugin="fixture",function="spin",outcome="deadline"}"#,
+        r#"plugmill_plugin_instances_total{plugin="fixture",source="instantiated"}"#,
         r#"plugmill_http_requests_total{route="/fixture/fail",status="422"}"#,
         "plugmill_plugin_call_duration_seconds_bucket",
         "plugmill_plugins_loaded",

@@ -25,7 +25,7 @@
 //! [plugins.audit-log]          # "*" applies to every plugin
 //! call_timeout = "2s"
 //! timeouts = { "slow-report" = "20s" }
-//! instance_stock = 32         # never-used instances kept ready (default: none; 16 in the binary)
+//! instance_stock = 32         # never-used instances kept ready once called (default 16; 0: none)
 //! # warm_instances = 4         # or reuse instances across calls instead
 //! fuel = 1_000_000
 //! imports = ["my:app/documents"]   # an embedder's interfaces the plugin may import

@@ -1,8 +1,8 @@
 //! Calling one export of one plugin: take an instance (a never-used one by default, from the
 //! plugin's stock or instantiated on the spot; or a warm one from the plugin's pool), call,
 //! end what the call left open (see [`crate::capabilities::CallScope`]), then retire the
-//! instance for teardown in the background, or return it to the warm pool if the call
-//! succeeded.
+//! instance for teardown in the background if it came from the stock, tear it down if the call
+//! made it, or return it to the warm pool if the call succeeded.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, Val};
 
 use super::check::check_args;
 use super::error::{classify, CallError};
-use super::observe::{CallOutcome, FinishedCall};
+use super::observe::{CallOutcome, FinishedCall, InstanceSource};
 use crate::plugin::{ExportedFunc, Plugin};
 use crate::runtime::warm::WarmInstance;
 use crate::runtime::{state, Runtime};
@@ -26,6 +26,7 @@ struct Lease {
     timeout: std::time::Duration,
     /// When the call started, when an observer wants to know how long it took.
     started: Option<Instant>,
+    source: InstanceSource,
 }
 
 impl Plugin {
@@ -51,6 +52,12 @@ impl Plugin {
             (None, Some(stock)) => stock.take(runtime),
             (None, None) => None,
         };
+        let source = match (ready.is_some(), self.warm.is_some()) {
+            (true, true) => InstanceSource::Warm,
+            (true, false) => InstanceSource::Stock,
+            (false, _) => InstanceSource::Instantiated,
+        };
+        self.stats.record_instance(source);
         let mut instance = match ready {
             Some(mut ready) => {
                 state::arm_deadline(&mut ready.store, timeout);
@@ -76,6 +83,7 @@ impl Plugin {
                             started,
                             CallOutcome::of_error(&error),
                             None,
+                            source,
                         );
                         return Err(error);
                     }
@@ -97,6 +105,7 @@ impl Plugin {
             fuel_budget,
             timeout,
             started,
+            source,
         })
     }
 
@@ -108,6 +117,7 @@ impl Plugin {
         started: Option<Instant>,
         outcome: CallOutcome,
         fuel_used: Option<u64>,
+        instance: InstanceSource,
     ) {
         tracing::Span::current().record("outcome", outcome.as_str());
         if let (Some(observer), Some(started)) = (runtime.observer(), started) {
@@ -117,13 +127,15 @@ impl Plugin {
                 outcome,
                 duration: started.elapsed(),
                 fuel_used,
+                instance,
             });
         }
     }
 
     /// Ends a call: releases what it left open (an uncommitted transaction is rolled back),
-    /// logs the plugin's output, returns a healthy warm instance to the pool or retires a
-    /// used one for teardown, and turns a failure into a [`CallError`].
+    /// logs the plugin's output, returns a healthy warm instance to the pool, retires one from
+    /// the stock for teardown in the background or tears down one the call made, and turns a
+    /// failure into a [`CallError`].
     async fn finish<T>(
         &self,
         runtime: &Arc<Runtime>,
@@ -141,10 +153,17 @@ impl Plugin {
         if let Some(fuel) = fuel_used {
             tracing::debug!(plugin = %self.name, function, fuel, "call finished");
         }
-        let (timeout, budget, started) = (lease.timeout, lease.fuel_budget, lease.started);
+        let (timeout, budget, started, source) = (
+            lease.timeout,
+            lease.fuel_budget,
+            lease.started,
+            lease.source,
+        );
         match (&self.warm, &self.stock) {
             (Some(pool), _) if outcome.is_ok() => pool.put(lease.instance),
-            (None, Some(stock)) => stock.retire(runtime, lease.instance),
+            (None, Some(stock)) if source == InstanceSource::Stock => {
+                stock.retire(runtime, lease.instance)
+            }
             _ => drop(lease.instance),
         }
         let outcome =
@@ -163,7 +182,7 @@ impl Plugin {
             Ok(_) => CallOutcome::Ok,
             Err(error) => CallOutcome::of_error(error),
         };
-        self.observe(runtime, function, started, kind, fuel_used);
+        self.observe(runtime, function, started, kind, fuel_used, source);
         outcome
     }
 

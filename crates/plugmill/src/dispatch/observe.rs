@@ -54,8 +54,33 @@ impl CallOutcome {
     }
 }
 
+/// Where the instance of a call came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InstanceSource {
+    /// A never-used instance from the plugin's stock, made in the background.
+    Stock,
+    /// An instance made on the call's path: the plugin has no stock or its stock was empty,
+    /// or no warm instance was free.
+    Instantiated,
+    /// A warm instance, reused from an earlier call.
+    Warm,
+}
+
+impl InstanceSource {
+    /// As metrics label it: `stock`, `instantiated`, `warm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceSource::Stock => "stock",
+            InstanceSource::Instantiated => "instantiated",
+            InstanceSource::Warm => "warm",
+        }
+    }
+}
+
 /// One finished call.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct FinishedCall<'a> {
     /// The plugin.
     pub plugin: &'a str,
@@ -67,6 +92,8 @@ pub struct FinishedCall<'a> {
     pub duration: Duration,
     /// The fuel it used, when fuel is metered.
     pub fuel_used: Option<u64>,
+    /// Where its instance came from: a stock's misses are its `Instantiated` calls.
+    pub instance: InstanceSource,
 }
 
 /// Hears of every call when it ends.

@@ -1,4 +1,5 @@
-//! Instances: a fresh instance per call by default (nothing leaks, calls run in parallel), and
+//! Instances: a never-used instance per call by default (nothing leaks, calls run in
+//! parallel), from the plugin's stock once it has been called or made on the call's path; and
 //! the opt-in warm mode that keeps state and drops trapped instances.
 
 use std::time::Duration;
@@ -180,12 +181,30 @@ async fn a_called_plugin_keeps_a_stock_of_never_used_instances() {
 
 #[tokio::test]
 async fn without_a_stock_each_call_instantiates_its_own() {
-    let (manager, _, _dir) = load(&[("valid.wasm", test_plugins::VALID)]).await;
+    let (manager, _, _dir) = load_with(
+        builder().instance_stock("valid", 0),
+        &[("valid.wasm", test_plugins::VALID)],
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(counter(&manager).await, json!(1));
     }
     let valid = manager.registry().plugin("valid").unwrap().clone();
     assert_eq!(valid.stocked_instances(), None);
+    assert_eq!(valid.stats().instances_made_on_call(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_called_plugin_gets_the_default_stock() {
+    let (manager, _, _dir) = load(&[("valid.wasm", test_plugins::VALID)]).await;
+    let valid = manager.registry().plugin("valid").unwrap().clone();
+    assert_eq!(
+        valid.stocked_instances(),
+        Some(0),
+        "nothing made before a call"
+    );
+    assert_eq!(counter(&manager).await, json!(1));
+    stock_reaches(&valid, plugmill::DEFAULT_INSTANCE_STOCK).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,4 +303,78 @@ async fn a_reload_gives_the_stock_of_a_replaced_plugin_back() {
     drop(valid);
     settle(|| budget.held() == 0).await;
     assert_eq!(budget.held(), 0, "the removed plugin's stock was dropped");
+}
+
+/// Records where each call's instance came from.
+#[derive(Default)]
+struct Sources(std::sync::Mutex<Vec<plugmill::InstanceSource>>);
+
+impl plugmill::CallObserver for Sources {
+    fn call_finished(&self, call: &plugmill::FinishedCall<'_>) {
+        self.0.lock().unwrap().push(call.instance);
+    }
+}
+
+impl Sources {
+    fn take(&self) -> Vec<plugmill::InstanceSource> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// The `valid` plugin loaded with `builder` and an observer of where instances came from.
+async fn observed(
+    builder: plugmill::ManagerBuilder,
+) -> (
+    plugmill::PluginManager,
+    std::sync::Arc<Sources>,
+    tempfile::TempDir,
+) {
+    let sources = std::sync::Arc::new(Sources::default());
+    let (manager, _, dir) = load_with(
+        builder.observer(sources.clone()),
+        &[("valid.wasm", test_plugins::VALID)],
+    )
+    .await;
+    (manager, sources, dir)
+}
+
+/// Asserts the instance counters of the `valid` plugin.
+fn assert_instances(manager: &plugmill::PluginManager, made_on_call: u64, from_stock: u64) {
+    let valid = manager.registry().plugin("valid").unwrap().clone();
+    let stats = valid.stats();
+    assert_eq!(
+        (stats.instances_made_on_call(), stats.instances_from_stock()),
+        (made_on_call, from_stock),
+        "instances made on the call's path, and taken from the stock"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_call_tells_where_its_instance_came_from() {
+    use plugmill::InstanceSource::{Instantiated, Stock, Warm};
+
+    // A stock: the first call makes its own, a call after the stock filled takes one.
+    let (manager, sources, _dir) = observed(builder().instance_stock("valid", STOCK)).await;
+    let valid = manager.registry().plugin("valid").unwrap().clone();
+    assert_eq!(counter(&manager).await, json!(1));
+    stock_reaches(&valid, STOCK).await;
+    assert_eq!(counter(&manager).await, json!(1));
+    assert_eq!(sources.take(), [Instantiated, Stock]);
+    assert_instances(&manager, 1, 1);
+
+    // No stock: every call makes its own.
+    let (manager, sources, _dir) = observed(builder().instance_stock("valid", 0)).await;
+    for _ in 0..3 {
+        counter(&manager).await;
+    }
+    assert_eq!(sources.take(), [Instantiated; 3]);
+    assert_instances(&manager, 3, 0);
+
+    // Warm instances: the first call makes one, the next ones reuse it.
+    let (manager, sources, _dir) = observed(builder().warm_instances("valid", 1)).await;
+    for _ in 0..3 {
+        counter(&manager).await;
+    }
+    assert_eq!(sources.take(), [Instantiated, Warm, Warm]);
+    assert_instances(&manager, 1, 0);
 }

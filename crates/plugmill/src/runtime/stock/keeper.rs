@@ -157,6 +157,11 @@ impl Queued {
         !self.0.swap(true, Ordering::AcqRel)
     }
 
+    /// Whether the stock is queued now.
+    pub(crate) fn is_marked(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
     pub(crate) fn clear(&self) {
         self.0.store(false, Ordering::Release);
     }

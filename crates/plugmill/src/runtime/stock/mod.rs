@@ -6,6 +6,12 @@
 //! the runtime's [`keeper`] thread tears it down, then instantiates a replacement (so the slot
 //! the pooling allocator just freed goes back to the same component).
 //!
+//! The keeper tears down only what it made: a call that found the stock empty instantiates
+//! its own instance and tears it down itself, as without a stock. So when calls come faster
+//! than the keeper can make instances, it does no more than the stock delivers, and calls
+//! degrade to the speed of no stock instead of queueing behind a keeper they compete with
+//! (measured in `docs/benchmarks.md`).
+//!
 //! Bounds: a plugin has no stock until its first call; then at most `capacity` ready
 //! instances and `capacity` retired ones waiting for teardown (past that, a caller drops its
 //! instance itself, as without a stock). Across plugins, the [`budget`] caps the ready
@@ -30,14 +36,13 @@ use super::warm::WarmInstance;
 use super::{HostState, Runtime};
 pub use budget::StockBudget;
 
-/// Never-used instances kept ready per plugin by default: none. A stock tears instances down
-/// on its keeper thread, freeing there what calls allocated on theirs; the C library's
-/// allocator makes that about 2.5x as slow as on the caller's path, and from about half of
-/// one core's load the keeper falls behind and calls get slower than with no stock. On
-/// mimalloc a stock halves a call's latency and holds to 90% load (figures in
-/// `docs/benchmarks.md`): the `plugmill` binary runs on mimalloc with a stock of 16; an
-/// embedder whose allocator frees across threads as cheaply opts in with `instance_stock`.
-pub const DEFAULT_INSTANCE_STOCK: usize = 0;
+/// Never-used instances kept ready per plugin by default, once it has been called: 16. In
+/// the open-loop bench (`docs/benchmarks.md`) a stock of 16 cuts a call's median latency
+/// 4-5x from a quarter to half of one core's load and about 20x at 90%, with lower tails at
+/// every load and the same saturated throughput as no stock; a stock of 4 drains in the
+/// bursts of random arrivals. A busy plugin's ready instance costs about 20-50 KiB resident;
+/// all stocks of a runtime together hold at most a quarter of the pooling allocator's slots.
+pub const DEFAULT_INSTANCE_STOCK: usize = 16;
 
 /// What the keeper needs to make an instance of one plugin.
 struct Recipe {
@@ -100,8 +105,10 @@ impl InstanceStock {
         instance
     }
 
-    /// Hands a used instance over for teardown in the background; drops it here when the
-    /// keeper is already behind by a full stock's worth.
+    /// Hands a used instance taken from the stock over for teardown in the background; drops
+    /// it here when the keeper is already behind by a full stock's worth. (An instance a call
+    /// made on its own path, the stock being empty, is torn down on that path too: the keeper
+    /// is behind then, and handing it more work would only slow the calls it competes with.)
     pub(crate) fn retire(self: &Arc<Self>, runtime: &Arc<Runtime>, instance: WarmInstance) {
         let overflow = {
             let mut retired = lock(&self.retired);
@@ -128,8 +135,10 @@ impl InstanceStock {
         lock(&self.ready).len()
     }
 
+    /// Queues the stock for the keeper if it has work and is not queued yet. The flag is read
+    /// first: when the keeper is behind (the stock is queued), a call touches no lock here.
     fn ask_keeper(self: &Arc<Self>, runtime: &Arc<Runtime>) {
-        if self.has_work() && self.queued.mark() {
+        if !self.queued.is_marked() && self.has_work() && self.queued.mark() {
             runtime.stock_keeper(|keeper| keeper.submit(self));
         }
     }

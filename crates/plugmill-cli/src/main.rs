@@ -12,7 +12,7 @@ use clap::Parser as _;
 
 /// mimalloc rather than the C library's allocator: an instance from a plugin's stock is
 /// built on the keeper's thread, called on another and torn down on the keeper's again, and
-/// freeing across threads costs the C library's allocator about 3x what it costs on the
+/// freeing across threads costs the C library's allocator 2.7-3.1x what it costs on the
 /// thread that allocated, mimalloc 1.5x (figures in `docs/benchmarks.md`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

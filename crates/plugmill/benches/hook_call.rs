@@ -204,39 +204,14 @@ fn single_calls(c: &mut Criterion) {
     let mut group = c.benchmark_group("concurrent-16");
     group.throughput(Throughput::Elements(CONCURRENT_CALLERS as u64));
     for (mode, manager) in &managers {
+        let caller = Caller::Manager(manager.clone());
         group.bench_function(format!("plugmill-typed/{mode}"), |b| {
-            b.iter_custom(|iters| {
-                tokio.block_on(concurrently(iters, {
-                    let manager = manager.clone();
-                    move || {
-                        let manager = manager.clone();
-                        async move {
-                            let out = manager
-                                .call_hook_typed::<(String,), (String,)>(
-                                    "greet",
-                                    ("bench".to_string(),),
-                                )
-                                .await;
-                            out[0].result.as_ref().unwrap();
-                        }
-                    }
-                }))
-            })
+            b.iter_custom(|iters| tokio.block_on(concurrently_through(iters, &caller)))
         });
     }
-    let seed = Arc::new(seed);
+    let seed = Caller::Seed(Arc::new(seed));
     group.bench_function("seed-design", |b| {
-        b.iter_custom(|iters| {
-            tokio.block_on(concurrently(iters, {
-                let seed = seed.clone();
-                move || {
-                    let seed = seed.clone();
-                    async move {
-                        seed.greet("bench").await;
-                    }
-                }
-            }))
-        })
+        b.iter_custom(|iters| tokio.block_on(concurrently_through(iters, &seed)))
     });
     group.finish();
 }
@@ -307,6 +282,16 @@ where
     start.elapsed()
 }
 
+/// 16 callers, each making `iters` calls of `greet` through `caller`; returns the total time.
+async fn concurrently_through(iters: u64, caller: &Caller) -> Duration {
+    let caller = caller.clone();
+    concurrently(iters, move || {
+        let caller = caller.clone();
+        async move { caller.call().await }
+    })
+    .await
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default();
@@ -375,18 +360,7 @@ fn stock_memory(measuring: bool) {
             .unwrap();
         let loaded = resident_bytes();
         let plugin = manager.registry().plugin("bench-greet").unwrap().clone();
-        let greet = {
-            let manager = manager.clone();
-            move || {
-                let manager = manager.clone();
-                async move {
-                    let out = manager
-                        .call_hook_typed::<(String,), (String,)>("greet", ("bench".to_string(),))
-                        .await;
-                    out[0].result.as_ref().unwrap();
-                }
-            }
-        };
+        let caller = Caller::Manager(manager.clone());
         // Waits for the stock to fill, then for the keeper to finish tearing down.
         let settle = || {
             tokio.block_on(async {
@@ -402,11 +376,11 @@ fn stock_memory(measuring: bool) {
             );
             std::thread::sleep(Duration::from_millis(50));
         };
-        tokio.block_on(greet());
+        tokio.block_on(caller.call());
         settle();
         let first_call = resident_bytes().saturating_sub(loaded);
         let calls = if measuring { MEMORY_LOAD_CALLS } else { 10 };
-        tokio.block_on(concurrently(calls, greet));
+        tokio.block_on(concurrently_through(calls, &caller));
         settle();
         let growth = resident_bytes().saturating_sub(loaded);
         let (previous_stock, previous_growth) = previous;
@@ -430,7 +404,7 @@ fn stock_memory(measuring: bool) {
 /// Calls per caller in the memory report's busy phase.
 const MEMORY_LOAD_CALLS: u64 = 200;
 
-/// One way of calling `greet`, for the open-loop runs.
+/// One way of calling `greet`, for the concurrent groups and the reports.
 #[derive(Clone)]
 enum Caller {
     Manager(Arc<PluginManager>),
@@ -576,11 +550,7 @@ fn saturated(measuring: bool) {
     let callers = report_callers(&tokio, dir.path());
     let (rounds, calls_per_caller): (usize, u64) = if measuring { (41, 500) } else { (1, 10) };
     let round = |caller: &Caller| {
-        let caller = caller.clone();
-        let elapsed = tokio.block_on(concurrently(calls_per_caller, move || {
-            let caller = caller.clone();
-            async move { caller.call().await }
-        }));
+        let elapsed = tokio.block_on(concurrently_through(calls_per_caller, caller));
         elapsed.as_secs_f64() * 1e6 / calls_per_caller as f64
     };
     // A first round fills the stocks and warms every caller up.

@@ -137,6 +137,23 @@ async fn stock_reaches(plugin: &plugmill::Plugin, ready: usize) {
     );
 }
 
+/// Asserts the `valid` plugin has no stock before its first call, makes that call and waits
+/// until its stock holds `ready` instances; returns the plugin.
+async fn first_call_fills_the_stock(
+    manager: &plugmill::PluginManager,
+    ready: usize,
+) -> std::sync::Arc<plugmill::Plugin> {
+    let valid = manager.registry().plugin("valid").unwrap().clone();
+    assert_eq!(
+        valid.stocked_instances(),
+        Some(0),
+        "no stock before the first call"
+    );
+    assert_eq!(counter(manager).await, json!(1));
+    stock_reaches(&valid, ready).await;
+    valid
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_called_plugin_keeps_a_stock_of_never_used_instances() {
     let (manager, _, _dir) = load_with(
@@ -145,14 +162,7 @@ async fn a_called_plugin_keeps_a_stock_of_never_used_instances() {
     )
     .await;
     let manager = std::sync::Arc::new(manager);
-    let valid = manager.registry().plugin("valid").unwrap().clone();
-    assert_eq!(
-        valid.stocked_instances(),
-        Some(0),
-        "no stock before the first call"
-    );
-    assert_eq!(counter(&manager).await, json!(1));
-    stock_reaches(&valid, STOCK).await;
+    let valid = first_call_fills_the_stock(&manager, STOCK).await;
     // Calls one after another and side by side, every one served from the stock or made on
     // the spot: none sees another's state.
     for _ in 0..50 {
@@ -197,14 +207,7 @@ async fn without_a_stock_each_call_instantiates_its_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_called_plugin_gets_the_default_stock() {
     let (manager, _, _dir) = load(&[("valid.wasm", test_plugins::VALID)]).await;
-    let valid = manager.registry().plugin("valid").unwrap().clone();
-    assert_eq!(
-        valid.stocked_instances(),
-        Some(0),
-        "nothing made before a call"
-    );
-    assert_eq!(counter(&manager).await, json!(1));
-    stock_reaches(&valid, plugmill::DEFAULT_INSTANCE_STOCK).await;
+    first_call_fills_the_stock(&manager, plugmill::DEFAULT_INSTANCE_STOCK).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,10 @@
 //! exporter:
 //!
 //! - `plugmill_http_requests_total{route, status}`
+//! - `plugmill_http_connections_open` (gauge)
+//! - `plugmill_auth_refused_total{reason}`: refused tokens, by why (`missing`, `malformed`,
+//!   `expired`, `not_yet_valid`, `signature`, `algorithm`, `issuer`, `audience`,
+//!   `unknown_key`, `claims`, `admin_token`, `metrics_token`)
 //! - `plugmill_plugin_calls_total{plugin, function, outcome}` (`ok`, `plugin_error`, `trap`,
 //!   `deadline`, `fuel`, `resource_limit`, `host`)
 //! - `plugmill_plugin_call_duration_seconds{plugin, function}` (histogram)
@@ -94,6 +98,11 @@ fn describe() {
         "Plugin files rejected at the last load"
     );
     describe_counter!("plugmill_reloads_total", "Reloads, by outcome");
+    describe_gauge!("plugmill_http_connections_open", "HTTP connections open");
+    describe_counter!(
+        "plugmill_auth_refused_total",
+        "Requests refused for their token, by reason"
+    );
 }
 
 /// Counts every plugin call (installed as the manager's [`CallObserver`]).
@@ -154,6 +163,21 @@ pub fn record_request(route: String, status: u16) {
         "status" => status.to_string()
     )
     .increment(1);
+}
+
+/// Counts one refused token (`reason`: a fixed label).
+pub fn record_refused(reason: &'static str) {
+    metrics::counter!("plugmill_auth_refused_total", "reason" => reason).increment(1);
+}
+
+/// Counts a connection opened (`true`) or closed.
+pub fn record_connection(opened: bool) {
+    let gauge = metrics::gauge!("plugmill_http_connections_open");
+    if opened {
+        gauge.increment(1.0);
+    } else {
+        gauge.decrement(1.0);
+    }
 }
 
 /// Records what a load or reload left registered.

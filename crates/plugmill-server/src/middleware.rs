@@ -1,17 +1,15 @@
 //! What every request goes through: a request id (`x-request-id`, taken from the request or
-//! made), a span, one log line (method, path, status, plugin, duration, request id) and the
-//! request counter; and, for plugin calls, the concurrency limit.
+//! made, and readable with [`request_id`] while the request is handled), a span, one log
+//! line (method, path, status, plugin, duration, request id) and the request counter.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tracing::Instrument as _;
-
-use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The plugin a response came from, for the log line (set by the handlers).
 #[derive(Clone, Debug)]
@@ -24,6 +22,15 @@ pub(crate) struct RouteLabel(pub(crate) String);
 
 const REQUEST_ID: &str = "x-request-id";
 
+tokio::task_local! {
+    static CURRENT: Arc<str>;
+}
+
+/// The id of the request being handled (for error answers and the audit log).
+pub(crate) fn request_id() -> Option<Arc<str>> {
+    CURRENT.try_with(Arc::clone).ok()
+}
+
 /// Logs and counts every request.
 pub(crate) async fn observe(request: Request, next: Next) -> Response {
     let id = request
@@ -31,13 +38,15 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .map(Arc::<str>::from)
+        .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().to_string()));
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %id, %method, path = %path);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = CURRENT
+        .scope(id.clone(), next.run(request).instrument(span.clone()))
+        .await;
     let status = response.status();
     let plugin = response
         .extensions()
@@ -64,14 +73,3 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
     response
 }
 
-/// Refuses a plugin call beyond `[server] max_concurrency` with 503 and `Retry-After`, and
-/// any before the plugins are loaded.
-pub(crate) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !state.is_ready() {
-        return ApiError::NotReady.into_response();
-    }
-    let Ok(_permit) = state.calls.try_acquire() else {
-        return ApiError::Overloaded.into_response();
-    };
-    next.run(request).await
-}

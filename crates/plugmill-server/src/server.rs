@@ -2,6 +2,7 @@
 //! listener until shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,7 +73,8 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` resolves: then stops accepting, lets requests
     /// in flight finish for up to the grace period, releases what the capabilities hold and
-    /// returns. Plugins are loaded in the background if they are not yet (until then
+    /// returns. Refuses to start without `[auth]` on an address other than loopback
+    /// ([`Self::check_exposure`]). Plugins are loaded in the background if they are not yet (until then
     /// `/readyz` and plugin calls answer 503), and reloaded on SIGHUP and by polling
     /// (`[loading] reload_interval`).
     pub async fn serve(
@@ -81,6 +83,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
+        self.check_exposure(address)?;
         self.announce(address);
         if !self.state.is_ready() {
             let server = Arc::new(self.clone_parts());
@@ -115,25 +118,12 @@ impl Server {
                 }
             }
         });
-        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections; finishing the requests in flight");
-            let _ = stopping.send(());
+        let limits = crate::connections::ConnectionLimits {
+            header_timeout: self.state.settings.header_timeout,
+            max_connections: self.state.settings.max_connections,
+            grace_period: self.state.settings.grace_period,
         };
-        let grace = self.state.settings.grace_period;
-        let serving = axum::serve(listener, self.router()).with_graceful_shutdown(signal);
-        let deadline = async move {
-            if stopped.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            outcome = serving => outcome?,
-            () = deadline => tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway"),
-        }
+        crate::connections::serve(listener, self.router(), limits, shutdown).await;
         if let Some(tasks) = self.state.tasks.get() {
             tasks.shutdown().await;
         }
@@ -148,13 +138,27 @@ impl Server {
         }
     }
 
-    fn announce(&self, address: std::net::SocketAddr) {
-        if self.state.verifier.asks_for_tokens() {
+    /// Refuses to serve without `[auth]` on an address other than loopback, unless `[server]
+    /// allow_unauthenticated = true` says so: anyone who can reach it would be the operator.
+    pub fn check_exposure(&self, address: SocketAddr) -> anyhow::Result<()> {
+        if self.state.callers.asks_for_tokens()
+            || address.ip().is_loopback()
+            || self.state.settings.allow_unauthenticated
+        {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "refusing to serve on {address} without an [auth] section: anyone who can reach it could call every plugin and read and cancel every task. Configure [auth], listen on loopback, or set [server] allow_unauthenticated = true"
+        )
+    }
+
+    fn announce(&self, address: SocketAddr) {
+        if self.state.callers.asks_for_tokens() {
             tracing::info!(%address, "listening; bearer tokens are verified");
         } else if address.ip().is_loopback() {
-            tracing::warn!(%address, "listening on loopback with no [auth] section: no token is asked for and no claims are injected (local use)");
+            tracing::warn!(%address, "listening on loopback with no [auth] section: no token is asked for, no claims are injected, and every caller is the operator (local use)");
         } else {
-            tracing::warn!(%address, "listening on a non-loopback address with no [auth] section: anyone who can reach it can call plugins");
+            tracing::warn!(%address, "listening with no [auth] section and [server] allow_unauthenticated = true: anyone who can reach this address is the operator: calls every plugin without claims, queues tasks, and reads and cancels every tenant's task records");
         }
     }
 }

@@ -3,12 +3,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use plugmill::capabilities::authorization::Authorization;
 use plugmill_host::Host;
 use plugmill_tasks::Tasks;
 use tokio::sync::Semaphore;
 
 use crate::auth::Verifier;
+use crate::caller::Callers;
 use crate::config::ServerSettings;
+use crate::limits::TenantGate;
 use crate::metrics::Metrics;
 
 /// The state of a server, shared by its handlers.
@@ -17,11 +20,14 @@ pub(crate) struct AppState(Arc<Inner>);
 
 pub(crate) struct Inner {
     pub(crate) host: Arc<Host>,
-    pub(crate) verifier: Verifier,
+    /// Who is calling: tokens verified (and remembered), tenants derived.
+    pub(crate) callers: Callers,
     pub(crate) settings: ServerSettings,
     pub(crate) metrics: Arc<Metrics>,
     /// Plugin calls served at once.
     pub(crate) calls: Semaphore,
+    /// Plugin calls served at once, per tenant.
+    pub(crate) tenants: Arc<TenantGate>,
     /// The task service, opened once the plugins are loaded.
     pub(crate) tasks: OnceLock<Arc<Tasks>>,
     /// Set once the plugins are loaded.
@@ -35,13 +41,17 @@ impl AppState {
         settings: ServerSettings,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let authorization = host.manager().capability::<Authorization>();
+        let callers = Callers::new(verifier, authorization.as_deref(), &settings);
         let calls = Semaphore::new(settings.max_concurrency);
+        let tenants = TenantGate::new(settings.tenant_max_concurrency);
         Self(Arc::new(Inner {
             host,
-            verifier,
+            callers,
             settings,
             metrics,
             calls,
+            tenants,
             tasks: OnceLock::new(),
             ready: AtomicBool::new(false),
         }))

@@ -10,6 +10,8 @@
 //! concurrency = 4            # tasks one worker (or the server's in-process queue) runs at once
 //! queue_name = "plugmill.tasks"   # RabbitMQ queue; also NAME.retry.N and NAME.dead
 //! metrics_listen = "127.0.0.1:9464"   # a worker's /metrics and /healthz (optional)
+//! tenant_max_queued = 1000   # a tenant's tasks not yet final; more are refused (429)
+//! queue_capacity = 10000     # tasks waiting in the in-process queue; more are refused (503)
 //! ```
 
 use std::net::SocketAddr;
@@ -37,6 +39,10 @@ pub struct TasksConfig {
     pub queue_name: Option<String>,
     /// Where a worker serves its metrics.
     pub metrics_listen: Option<String>,
+    /// A tenant's tasks not yet final.
+    pub tenant_max_queued: Option<u32>,
+    /// Tasks waiting in the in-process queue.
+    pub queue_capacity: Option<usize>,
 }
 
 /// Where tasks are queued.
@@ -74,6 +80,11 @@ pub struct TaskSettings {
     pub queue_name: String,
     /// Where a worker serves `/metrics`.
     pub metrics_listen: Option<SocketAddr>,
+    /// A tenant's tasks not yet final (`IN_PROGRESS`), counted from the records, so the
+    /// limit holds across servers (1 to 1 000 000, default 1 000).
+    pub tenant_max_queued: Option<u32>,
+    /// Tasks waiting in the in-process queue (1 to 1 000 000, default 10 000).
+    pub queue_capacity: usize,
 }
 
 /// The records file when `[tasks] records` names no database.
@@ -138,9 +149,23 @@ impl TaskSettings {
             })?),
             None => None,
         };
+        let tenant_max_queued = section.tenant_max_queued.unwrap_or(1000);
+        if !(1..=1_000_000).contains(&tenant_max_queued) {
+            return Err(config.error(format!(
+                "[tasks] tenant_max_queued: {tenant_max_queued} is outside 1 to 1000000"
+            )));
+        }
+        let queue_capacity = section.queue_capacity.unwrap_or(10_000);
+        if !(1..=1_000_000).contains(&queue_capacity) {
+            return Err(config.error(format!(
+                "[tasks] queue_capacity: {queue_capacity} is outside 1 to 1000000"
+            )));
+        }
         Ok(Self {
             queue,
             records,
+            tenant_max_queued: Some(tenant_max_queued),
+            queue_capacity,
             max_attempts,
             retry_backoff: section
                 .retry_backoff

@@ -8,6 +8,8 @@
 //! - [`config`]: `[tasks]` of `plugmill.toml`;
 //! - [`store`]: the records, in SQLite (the embedded default) or PostgreSQL, with migrations
 //!   plugmill runs itself;
+//! - [`scope`]: whose records a caller sees (a tenant's, or all), put in every statement's
+//!   `WHERE`, and the pages of a listing;
 //! - the in-process queue (`queue = "memory"`): the server runs tasks itself;
 //! - RabbitMQ (`queue = "amqp://..."`): publisher confirms on the way in, and `plugmill
 //!   worker` processes that acknowledge a message only once its record is final, retry with
@@ -19,6 +21,7 @@ mod metrics;
 mod queue;
 pub mod record;
 mod runner;
+pub mod scope;
 pub mod store;
 mod worker;
 
@@ -33,7 +36,8 @@ use plugmill_host::Host;
 pub use config::{QueueKind, RecordsAt, TaskSettings};
 pub use metrics::DURATION as DURATION_METRIC;
 pub use record::{LogLine, NewTask, Status, TaskRecord};
-pub use store::{RecordStore, StoreError};
+pub use scope::{Cursor, ListFilter, Scope};
+pub use store::{Created, Page, RecordStore, StoreError};
 
 use queue::amqp::Publisher;
 use queue::memory::MemoryQueue;
@@ -49,6 +53,14 @@ pub enum TaskError {
     /// The queue did not take the task (the broker is down, say); its record says why.
     #[error("the task could not be queued: {0}")]
     Queue(String),
+    /// The caller's tenant has `[tasks] tenant_max_queued` tasks not yet final: nothing was
+    /// recorded or queued.
+    #[error("the tenant has {0} tasks queued or running, its limit: retry once some have ended")]
+    TenantAtLimit(u32),
+    /// The in-process queue holds `[tasks] queue_capacity` tasks waiting: nothing was recorded
+    /// or queued.
+    #[error("the in-process task queue is full ({0} tasks waiting): retry shortly")]
+    QueueFull(usize),
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -121,19 +133,30 @@ impl Tasks {
     }
 
     /// Like [`Self::submit`], the task's data made from its new record first (the seed's
-    /// plugins find their record in `data.task_execution`).
+    /// plugins find their record in `data.task_execution`). A task of a tenant with
+    /// `[tasks] tenant_max_queued` tasks not yet final is refused ([`TaskError::TenantAtLimit`]),
+    /// and so is any task while the in-process queue is full ([`TaskError::QueueFull`]); in
+    /// both cases nothing is recorded.
     pub async fn submit_with(
         &self,
         task: NewTask,
         data: impl FnOnce(&TaskRecord, serde_json::Value) -> serde_json::Value,
     ) -> Result<TaskRecord, TaskError> {
+        let place = match &self.queue {
+            Queue::Memory(queue) => Some(queue.reserve()?),
+            Queue::Amqp(_) => None,
+        };
         let mut task = task;
         let initial = std::mem::take(&mut task.data);
-        let record = self.runner.store.create(&task).await?;
+        let limit = self.runner.settings.tenant_max_queued;
+        let record = match self.runner.store.create(&task, limit).await? {
+            Created::Yes(record) => *record,
+            Created::TenantAtLimit => return Err(TaskError::TenantAtLimit(limit.unwrap_or(0))),
+        };
         let data = data(&record, initial);
         self.runner.store.set_data(&record.id, &data).await?;
         let queued = match &self.queue {
-            Queue::Memory(queue) => queue.publish(record.id.clone()),
+            Queue::Memory(queue) => queue.publish(record.id.clone(), place),
             Queue::Amqp(publisher) => publisher.publish(&record.id, &record.task).await,
         };
         if let Err(error) = queued {
@@ -148,15 +171,21 @@ impl Tasks {
         Ok(record)
     }
 
-    /// The record `id`.
-    pub async fn get(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        self.runner.store.get(id).await
+    /// The record `id`, if `scope` sees it.
+    pub async fn get(&self, id: &str, scope: &Scope) -> Result<Option<TaskRecord>, StoreError> {
+        self.runner.store.get(id, scope).await
     }
 
-    /// Cancels `id` if it has not started.
-    pub async fn cancel(&self, id: &str) -> Result<Cancelled, StoreError> {
-        let cancelled = self.runner.store.cancel(id).await?;
-        Ok(match self.runner.store.get(id).await? {
+    /// The records `scope` sees, newest first, one page of them.
+    pub async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Page, StoreError> {
+        self.runner.store.list(scope, filter).await
+    }
+
+    /// Cancels `id` if `scope` sees it and it has not started; a record outside `scope` is
+    /// [`Cancelled::Missing`], like one that does not exist.
+    pub async fn cancel(&self, id: &str, scope: &Scope) -> Result<Cancelled, StoreError> {
+        let cancelled = self.runner.store.cancel(id, scope).await?;
+        Ok(match self.runner.store.get(id, scope).await? {
             None => Cancelled::Missing,
             Some(record) if cancelled => Cancelled::Yes(Box::new(record)),
             Some(record) => Cancelled::TooLate(Box::new(record)),

@@ -34,6 +34,20 @@ impl Status {
         self != Status::InProgress
     }
 
+    /// A status as a caller names it (`?status=` of `GET /tasks`): one of the four, exactly.
+    pub fn from_name(text: &str) -> Result<Self, String> {
+        match text {
+            "IN_PROGRESS" => Ok(Status::InProgress),
+            "SUCCESS" => Ok(Status::Success),
+            "FAILED" => Ok(Status::Failed),
+            "CANCELLED" => Ok(Status::Cancelled),
+            _ => Err(format!(
+                "`{}` is not a status: IN_PROGRESS, SUCCESS, FAILED or CANCELLED",
+                plugmill::config::values::shorten(text)
+            )),
+        }
+    }
+
     pub(crate) fn parse(text: &str) -> Self {
         match text {
             "SUCCESS" => Status::Success,

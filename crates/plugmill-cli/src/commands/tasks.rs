@@ -46,7 +46,7 @@ pub async fn show(args: &HostArgs, id: &str) -> anyhow::Result<ExitCode> {
     let host = Host::assemble(&args.options())?;
     let settings = TaskSettings::from_config(host.config())?;
     let records = plugmill_tasks::open_records(&host, &settings).await?;
-    let Some(record) = records.get(id).await? else {
+    let Some(record) = records.get(id, &plugmill_tasks::Scope::All).await? else {
         eprintln!(
             "error: no task has id `{}`",
             plugmill::config::values::shorten(id)

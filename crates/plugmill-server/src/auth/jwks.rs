@@ -4,6 +4,7 @@
 //! the provider.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,8 @@ pub struct JwksKeys {
     refetch_interval: Duration,
     auth: AuthConfig,
     leeway: Duration,
+    /// Counts changes of the published key set.
+    generation: AtomicU64,
 }
 
 impl JwksKeys {
@@ -55,6 +58,7 @@ impl JwksKeys {
             refetch_interval,
             auth,
             leeway,
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -64,6 +68,12 @@ impl JwksKeys {
         if let Err(error) = self.fetch().await {
             tracing::warn!(url = %self.url, %error, "the token keys cannot be fetched yet; retried when a token arrives");
         }
+    }
+
+    /// Changes whenever the keys are fetched again (at most once per refetch interval), so
+    /// that tokens verified with the keys before (a retired key, say) are verified again.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// How many keys are cached.
@@ -79,7 +89,7 @@ impl JwksKeys {
     /// Verifies `token` with the key its header names.
     pub async fn verify(&self, token: &str) -> Result<Value, AuthError> {
         let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| AuthError(format!("the token is malformed: {e}")))?;
+            .map_err(|e| AuthError::new("malformed", format!("the token is malformed: {e}")))?;
         let kid = header.kid.clone().unwrap_or_default();
         if !self.keys.read().await.contains_key(&kid) && self.may_fetch() {
             if let Err(error) = self.fetch().await {
@@ -88,13 +98,15 @@ impl JwksKeys {
         }
         let keys = self.keys.read().await;
         let key = keys.get(&kid).ok_or_else(|| {
-            AuthError(
-                "the token is signed with a key the identity provider does not publish".into(),
+            AuthError::new(
+                "unknown_key",
+                "the token is signed with a key the identity provider does not publish",
             )
         })?;
         if !key.algorithms.contains(&header.alg) {
-            return Err(AuthError(
-                "the token's algorithm is not one its key is for".into(),
+            return Err(AuthError::new(
+                "algorithm",
+                "the token's algorithm is not one its key is for",
             ));
         }
         let validation: Validation = validation(header.alg, &self.auth, self.leeway);
@@ -147,6 +159,7 @@ impl JwksKeys {
         }
         tracing::info!(url = %self.url, keys = keys.len(), "token keys fetched");
         *self.keys.write().await = keys;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 }

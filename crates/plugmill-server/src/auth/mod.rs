@@ -8,10 +8,17 @@
 //! - `trust_unverified`: decoded without verification, the seed's behaviour behind a gateway
 //!   that verifies (a warning says so at start).
 //!
-//! `exp` and `nbf` are always checked (with a small leeway), `iss` and `aud` when configured.
-//! A token's algorithm must be one its key is for: `none`, and an HMAC token presented to an
-//! RSA or EC key (algorithm confusion), are refused.
+//! `exp` and `nbf` are always checked (with a small leeway), in every mode, `trust_unverified`
+//! included; when `issuer` or `audience` is configured, a token must carry it (a token
+//! without `iss` or `aud` is refused like one with the wrong value). A token's algorithm must
+//! be one its key is for: `none`, and an HMAC token presented to an RSA or EC key (algorithm
+//! confusion), are refused.
+//!
+//! [`cache`] remembers what verified tokens said, so a token is verified once and reused
+//! until it expires (never longer than `token_cache_max_age`, nor past a change of the
+//! identity provider's keys).
 
+pub mod cache;
 pub mod jwks;
 
 use std::time::Duration;
@@ -23,10 +30,27 @@ use serde_json::Value;
 use crate::config::AuthConfig;
 use jwks::JwksKeys;
 
-/// Why a request's token was refused. The message is safe to answer with.
+/// Why a request's token was refused. The message is safe to answer with; the reason is a
+/// short fixed label (`missing`, `malformed`, `expired`, `not_yet_valid`, `signature`,
+/// `algorithm`, `issuer`, `audience`, `unknown_key`, `claims`), for metrics.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct AuthError(pub String);
+#[error("{message}")]
+pub struct AuthError {
+    /// The label counted in `plugmill_auth_refused_total{reason}`.
+    pub reason: &'static str,
+    /// What was wrong, for the answer.
+    pub message: String,
+}
+
+impl AuthError {
+    /// A refusal for `reason`, saying `message`.
+    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+        }
+    }
+}
 
 /// A problem with the `[auth]` configuration.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +70,9 @@ pub enum Verifier {
     },
     /// Keys from a JWKS document.
     Jwks(JwksKeys),
-    /// Decoded without verification (behind a gateway that verifies).
-    Unverified,
+    /// Decoded without verification (behind a gateway that verifies); `exp` and `nbf`, and
+    /// `iss` and `aud` when configured, are still checked.
+    Unverified(Validation),
 }
 
 impl Verifier {
@@ -88,7 +113,7 @@ impl Verifier {
             }
             [false, false, true] => {
                 tracing::warn!("[auth] trust_unverified: tokens are decoded without verifying their signature; only safe behind a gateway that verifies them");
-                Ok(Verifier::Unverified)
+                Ok(Verifier::Unverified(validation(Algorithm::HS256, auth, leeway)))
             }
             _ => Err(AuthConfigError(
                 "choose one way to verify tokens: hs256_secret_env, jwks_url or trust_unverified = true".into(),
@@ -101,6 +126,15 @@ impl Verifier {
         !matches!(self, Verifier::Open)
     }
 
+    /// The identity provider's key generation: it changes whenever the keys do, so that
+    /// what was verified with the old keys is verified again (always 0 without a JWKS).
+    pub fn key_generation(&self) -> u64 {
+        match self {
+            Verifier::Jwks(keys) => keys.generation(),
+            _ => 0,
+        }
+    }
+
     /// The caller's claims from the `Authorization` header: `None` when no token is asked
     /// for, an error when the token is missing, malformed, expired or wrongly signed.
     pub async fn verify(
@@ -110,37 +144,111 @@ impl Verifier {
         if let Verifier::Open = self {
             return Ok(None);
         }
-        let token = bearer(authorization)?;
+        self.verify_token(bearer(authorization)?).await.map(Some)
+    }
+
+    /// The claims of `token`, verified as `[auth]` says (an open verifier refuses it).
+    pub async fn verify_token(&self, token: &str) -> Result<Value, AuthError> {
         let claims = match self {
-            Verifier::Open => return Ok(None),
+            Verifier::Open => {
+                return Err(AuthError::new("malformed", "no token is asked for here"))
+            }
             Verifier::Hs256 { key, validation } => decode(token, key, validation)?,
             Verifier::Jwks(keys) => keys.verify(token).await?,
-            Verifier::Unverified => jsonwebtoken::dangerous::insecure_decode::<Value>(token)
-                .map(|data| data.claims)
-                .map_err(|e| AuthError(format!("the token is malformed: {e}")))?,
+            Verifier::Unverified(validation) => {
+                let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(token)
+                    .map(|data| data.claims)
+                    .map_err(|e| AuthError::new("malformed", format!("the token is malformed: {e}")))?;
+                check_unverified(&claims, validation)?;
+                claims
+            }
         };
         if !claims.is_object() {
-            return Err(AuthError("the token's claims are not a JSON object".into()));
+            return Err(AuthError::new(
+                "claims",
+                "the token's claims are not a JSON object",
+            ));
         }
-        Ok(Some(claims))
+        Ok(claims)
     }
 }
 
 /// The token of a `Bearer` authorization header.
-fn bearer(authorization: Option<&HeaderValue>) -> Result<&str, AuthError> {
+pub fn bearer(authorization: Option<&HeaderValue>) -> Result<&str, AuthError> {
     let value = authorization
-        .ok_or_else(|| AuthError("a bearer token is required: Authorization: Bearer <JWT>".into()))?
+        .ok_or_else(|| {
+            AuthError::new(
+                "missing",
+                "a bearer token is required: Authorization: Bearer <JWT>",
+            )
+        })?
         .to_str()
-        .map_err(|_| AuthError("the Authorization header is not text".into()))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| AuthError("the Authorization header is not `Bearer <JWT>`".into()))?;
+        .map_err(|_| AuthError::new("malformed", "the Authorization header is not text"))?;
+    let not_bearer = || AuthError::new("malformed", "the Authorization header is not `Bearer <JWT>`");
+    let (scheme, token) = value.split_once(' ').ok_or_else(not_bearer)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(AuthError(
-            "the Authorization header is not `Bearer <JWT>`".into(),
-        ));
+        return Err(not_bearer());
     }
     Ok(token.trim())
+}
+
+/// The checks of a verified token applied to an unverified one's claims: `exp` (required)
+/// and `nbf` within the leeway, and `iss` and `aud` when configured (required then).
+fn check_unverified(claims: &Value, validation: &Validation) -> Result<(), AuthError> {
+    let now = jsonwebtoken::get_current_timestamp();
+    let leeway = validation.leeway;
+    let time = |name: &str| claims.get(name).and_then(Value::as_u64);
+    match time("exp") {
+        None => {
+            return Err(AuthError::new(
+                "claims",
+                "the token lacks a required claim (exp)",
+            ))
+        }
+        Some(exp) if exp.saturating_add(leeway) < now => {
+            return Err(AuthError::new("expired", "the token has expired"))
+        }
+        Some(_) => {}
+    }
+    if claims.get("nbf").is_some_and(|nbf| !nbf.is_u64()) {
+        return Err(AuthError::new("malformed", "the token is malformed (nbf)"));
+    }
+    if time("nbf").is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        return Err(AuthError::new(
+            "not_yet_valid",
+            "the token is not valid yet (nbf)",
+        ));
+    }
+    if let Some(issuers) = &validation.iss {
+        match claims.get("iss").and_then(Value::as_str) {
+            None => return Err(missing_claim("iss")),
+            Some(iss) if !issuers.contains(iss) => {
+                return Err(AuthError::new("issuer", "the token's issuer is not the expected one"))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(audiences) = &validation.aud {
+        let given: Vec<&str> = match claims.get("aud") {
+            Some(Value::String(aud)) => vec![aud.as_str()],
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => return Err(missing_claim("aud")),
+        };
+        if !given.iter().any(|aud| audiences.contains(*aud)) {
+            return Err(AuthError::new(
+                "audience",
+                "the token's audience is not the expected one",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn missing_claim(claim: &str) -> AuthError {
+    AuthError::new(
+        "claims",
+        format!("the token lacks a required claim ({claim})"),
+    )
 }
 
 /// The checks every verified token gets: its algorithm, `exp` and `nbf`, and `iss`/`aud`
@@ -151,14 +259,23 @@ pub(crate) fn validation(algorithm: Algorithm, auth: &AuthConfig, leeway: Durati
     validation.validate_exp = true;
     validation.validate_nbf = true;
     validation.leeway = leeway.as_secs();
+    // A configured issuer or audience is required, not only checked when present.
+    let mut required = vec!["exp"];
     match &auth.issuer {
-        Some(issuer) => validation.set_issuer(&[issuer]),
+        Some(issuer) => {
+            validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
         None => validation.iss = None,
     }
     match &auth.audience {
-        Some(audience) => validation.set_audience(&[audience]),
+        Some(audience) => {
+            validation.set_audience(&[audience]);
+            required.push("aud");
+        }
         None => validation.validate_aud = false,
     }
+    validation.set_required_spec_claims(&required);
     validation
 }
 
@@ -172,18 +289,32 @@ pub(crate) fn decode(
     jsonwebtoken::decode::<Value>(token, key, validation)
         .map(|data| data.claims)
         .map_err(|error| {
-            AuthError(
-                match error.kind() {
-                    ErrorKind::ExpiredSignature => "the token has expired",
-                    ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
-                    ErrorKind::InvalidSignature => "the token's signature does not verify",
-                    ErrorKind::InvalidAlgorithm => "the token's algorithm is not accepted here",
-                    ErrorKind::InvalidIssuer => "the token's issuer is not the expected one",
-                    ErrorKind::InvalidAudience => "the token's audience is not the expected one",
-                    ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp)",
-                    _ => "the token is malformed",
+            let (reason, message) = match error.kind() {
+                ErrorKind::ExpiredSignature => ("expired", "the token has expired".to_string()),
+                ErrorKind::ImmatureSignature => {
+                    ("not_yet_valid", "the token is not valid yet (nbf)".to_string())
                 }
-                .to_string(),
-            )
+                ErrorKind::InvalidSignature => {
+                    ("signature", "the token's signature does not verify".to_string())
+                }
+                ErrorKind::InvalidAlgorithm => (
+                    "algorithm",
+                    "the token's algorithm is not accepted here".to_string(),
+                ),
+                ErrorKind::InvalidIssuer => (
+                    "issuer",
+                    "the token's issuer is not the expected one".to_string(),
+                ),
+                ErrorKind::InvalidAudience => (
+                    "audience",
+                    "the token's audience is not the expected one".to_string(),
+                ),
+                ErrorKind::MissingRequiredClaim(claim) => (
+                    "claims",
+                    format!("the token lacks a required claim ({claim})"),
+                ),
+                _ => ("malformed", "the token is malformed".to_string()),
+            };
+            AuthError::new(reason, message)
         })
 }

@@ -2,11 +2,16 @@
 //! itself, at most `concurrency` at once. Nothing is forgotten: tasks still queued when the
 //! server stops get a log line saying so, and every record still `IN_PROGRESS` is queued
 //! again at the next start.
+//!
+//! The queue is bounded: a new task takes one of `queue_capacity` places ([`Place`]) before
+//! its record is written, and gives it back when the dispatcher takes it off the queue; with
+//! no place free it is refused. Retries and the records queued again at start are tasks
+//! already admitted, so they take no place.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Mutex, Semaphore};
+use tokio::sync::{mpsc, watch, Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::runner::{Runner, Verdict};
@@ -15,9 +20,21 @@ use crate::store::StoreError;
 /// How long a task waits before another try when the records cannot be reached.
 const UNAVAILABLE_WAIT: Duration = Duration::from_secs(1);
 
+/// A place on the bounded queue, held from before a task's record is written until the
+/// dispatcher takes the task off the queue.
+pub(crate) struct Place {
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A task on the queue: its record's id, and the place it holds (none for a retry or a
+/// record queued again at start).
+type Queued = (String, Option<Place>);
+
 /// The queue and its dispatcher.
 pub(crate) struct MemoryQueue {
-    sender: mpsc::UnboundedSender<String>,
+    sender: mpsc::UnboundedSender<Queued>,
+    places: Arc<Semaphore>,
+    capacity: usize,
     stop: watch::Sender<bool>,
     dispatcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -29,20 +46,32 @@ impl MemoryQueue {
         let (sender, receiver) = mpsc::unbounded_channel();
         let (stop, stopping) = watch::channel(false);
         for id in runner.store.in_progress().await? {
-            let _ = sender.send(id);
+            let _ = sender.send((id, None));
         }
+        let capacity = runner.settings.queue_capacity;
         let dispatcher = tokio::spawn(dispatch(runner, receiver, sender.clone(), stopping));
         Ok(Self {
             sender,
+            places: Arc::new(Semaphore::new(capacity)),
+            capacity,
             stop,
             dispatcher: Mutex::new(Some(dispatcher)),
         })
     }
 
-    /// Queues the task whose record is `id`.
-    pub(crate) fn publish(&self, id: String) -> Result<(), String> {
+    /// A place for one more task, or [`TaskError::QueueFull`](crate::TaskError::QueueFull).
+    pub(crate) fn reserve(&self) -> Result<Place, crate::TaskError> {
+        self.places
+            .clone()
+            .try_acquire_owned()
+            .map(|permit| Place { _permit: permit })
+            .map_err(|_| crate::TaskError::QueueFull(self.capacity))
+    }
+
+    /// Queues the task whose record is `id`, in the place reserved for it.
+    pub(crate) fn publish(&self, id: String, place: Option<Place>) -> Result<(), String> {
         self.sender
-            .send(id)
+            .send((id, place))
             .map_err(|_| "the in-process queue has stopped".to_string())
     }
 
@@ -60,8 +89,8 @@ impl MemoryQueue {
 
 async fn dispatch(
     runner: Runner,
-    mut queued: mpsc::UnboundedReceiver<String>,
-    requeue: mpsc::UnboundedSender<String>,
+    mut queued: mpsc::UnboundedReceiver<Queued>,
+    requeue: mpsc::UnboundedSender<Queued>,
     mut stopping: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(runner.settings.concurrency));
@@ -71,7 +100,8 @@ async fn dispatch(
             biased;
             _ = stopping.changed() => break,
             id = queued.recv() => match id {
-                Some(id) => id,
+                // Off the queue: its place is free for another task.
+                Some((id, _place)) => id,
                 None => break,
             },
         };
@@ -106,14 +136,14 @@ async fn dispatch(
                 }
             };
             if wait_unless_stopping(delay, stopping).await {
-                let _ = requeue.send(id);
+                let _ = requeue.send((id, None));
             }
         });
         while running.try_join_next().is_some() {}
     }
     // Stopping: what is still queued is recorded as such, and runs at the next start.
     queued.close();
-    while let Ok(id) = queued.try_recv() {
+    while let Ok((id, _)) = queued.try_recv() {
         not_run(&runner, &id).await;
     }
     while running.join_next().await.is_some() {}

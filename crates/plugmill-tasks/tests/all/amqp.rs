@@ -10,7 +10,7 @@ use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use plugmill_host::Host;
-use plugmill_tasks::{NewTask, Status, Tasks};
+use plugmill_tasks::{NewTask, Scope, Status, Tasks};
 use serde_json::json;
 use tokio::sync::oneshot;
 
@@ -228,7 +228,7 @@ async fn a_malformed_message_is_dead_lettered_with_its_reason_and_a_final_task_i
         0,
         "the redelivery was consumed"
     );
-    let again = tasks.get(&record.id).await.unwrap().unwrap();
+    let again = tasks.get(&record.id, &Scope::All).await.unwrap().unwrap();
     assert_eq!(again.attempts, 1, "not run again: {again:#?}");
 
     stop.send(()).unwrap();
@@ -320,7 +320,7 @@ async fn while_the_records_are_unreachable_messages_wait_unacknowledged_and_noth
     let record = tasks.submit(task("process", json!({}))).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let waiting = expect(
-        tasks.get(&record.id).await.unwrap().unwrap(),
+        tasks.get(&record.id, &Scope::All).await.unwrap().unwrap(),
         Status::InProgress,
     );
     assert_eq!(

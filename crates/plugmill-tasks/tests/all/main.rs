@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use plugmill_host::{CacheChoice, Host, HostOptions};
-use plugmill_tasks::{Status, TaskRecord, Tasks};
+use plugmill_tasks::{Scope, Status, TaskRecord, Tasks};
 use tempfile::TempDir;
 
 /// A deployment: `plugmill.toml` (`config`) and `plugins/` with the fixture plugin.
@@ -41,7 +41,7 @@ pub async fn host(dir: &TempDir) -> Host {
 /// The record `id` once it is final (or a panic after 60 s).
 pub async fn final_record(tasks: &Tasks, id: &str) -> TaskRecord {
     for _ in 0..1200 {
-        let record = tasks.get(id).await.unwrap().expect("the record exists");
+        let record = tasks.get(id, &Scope::All).await.unwrap().expect("the record exists");
         if record.status.is_final() {
             return record;
         }
@@ -49,7 +49,7 @@ pub async fn final_record(tasks: &Tasks, id: &str) -> TaskRecord {
     }
     panic!(
         "task {id} never became final: {:#?}",
-        tasks.get(id).await.unwrap()
+        tasks.get(id, &Scope::All).await.unwrap()
     );
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use plugmill_tasks::{Cancelled, NewTask, Status, Tasks};
+use plugmill_tasks::{Cancelled, NewTask, Scope, Status, Tasks};
 use serde_json::json;
 
 use super::{deployment, expect, final_record, host, log_texts};
@@ -95,23 +95,23 @@ async fn a_queued_task_can_be_cancelled_and_then_never_runs() {
         .await
         .unwrap();
     let queued = tasks.submit(task("process", json!({}))).await.unwrap();
-    match tasks.cancel(&queued.id).await.unwrap() {
+    match tasks.cancel(&queued.id, &Scope::All).await.unwrap() {
         Cancelled::Yes(record) => assert_eq!(record.status, Status::Cancelled),
         other => panic!("{other:?}"),
     }
     expect(final_record(&tasks, &busy.id).await, Status::Success);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let cancelled = expect(
-        tasks.get(&queued.id).await.unwrap().unwrap(),
+        tasks.get(&queued.id, &Scope::All).await.unwrap().unwrap(),
         Status::Cancelled,
     );
     assert_eq!(cancelled.attempts, 0, "a cancelled task never runs");
     assert!(matches!(
-        tasks.cancel(&busy.id).await.unwrap(),
+        tasks.cancel(&busy.id, &Scope::All).await.unwrap(),
         Cancelled::TooLate(_)
     ));
     assert!(matches!(
-        tasks.cancel("no-such-id").await.unwrap(),
+        tasks.cancel("no-such-id", &Scope::All).await.unwrap(),
         Cancelled::Missing
     ));
     tasks.shutdown().await;
@@ -136,11 +136,11 @@ async fn tasks_still_queued_at_shutdown_are_recorded_and_run_at_the_next_start()
     tokio::time::sleep(Duration::from_millis(100)).await;
     tasks.shutdown().await;
     expect(
-        tasks.get(&running.id).await.unwrap().unwrap(),
+        tasks.get(&running.id, &Scope::All).await.unwrap().unwrap(),
         Status::Success,
     );
     for id in &left {
-        let record = expect(tasks.get(id).await.unwrap().unwrap(), Status::InProgress);
+        let record = expect(tasks.get(id, &Scope::All).await.unwrap().unwrap(), Status::InProgress);
         assert!(
             log_texts(&record)
                 .iter()

@@ -1,0 +1,140 @@
+//! Plugin calls: the seed's `POST /plugin` (a route call, or a task with `task_execution`)
+//! and every plugin route at its own path.
+
+use axum::body::Body;
+use axum::extract::{Extension, OriginalUri, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use plugmill_tasks::{NewTask, TaskRecord};
+
+use super::{served, shorten};
+use crate::audit::{self, Action};
+use crate::body::json_body;
+use crate::caller::Caller;
+use crate::data::{callers_data, seed_data};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST /plugin`: `{"path", "data", "task_execution"?, "generate_document"?}`, answered
+/// `{"data": <the handler's JSON>}`, exactly as the seed system does.
+pub(super) async fn seed_endpoint(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let request = json_body(body, state.settings.max_body).await?;
+    let Value::Object(mut request) = request else {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object: {\"path\", \"data\"}".into(),
+        ));
+    };
+    let path = match request.remove("path") {
+        Some(Value::String(path)) => path,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "`path` is missing: the route to call, a string".into(),
+            ))
+        }
+    };
+    let data = seed_data(request.remove("data"), caller.claims_json())?;
+    let task_execution = match request.remove("task_execution") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(task_type)) => Some(task_type),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "`task_execution` must be a task type name, a string".into(),
+            ))
+        }
+    };
+    let generate_document = request
+        .remove("generate_document")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let registry = state.host.manager().registry();
+    let target = registry.route(&path).ok_or_else(|| {
+        ApiError::NotFound(format!("no plugin serves route `{}`", shorten(&path)))
+    })?;
+    let plugin = target.plugin.name().to_string();
+    if let (Some(task_type), true) = (task_execution, target.task) {
+        let handler = target.handler.clone();
+        drop(registry);
+        let tenant_id = caller.owner(allow_tenantless(&state))?;
+        let task = NewTask {
+            task: handler.clone(),
+            task_type: Some(task_type),
+            data,
+            executed_by: caller.name(),
+            tenant_id,
+            document_id: generate_document.then(|| uuid::Uuid::new_v4().to_string()),
+        };
+        let submitted = state.tasks()?.submit_with(task, seed_task_data).await;
+        let record = submitted.inspect_err(|_| audit::record(Action::Submit, &caller, &handler, "failed"))?;
+        audit::record(Action::Submit, &caller, &record.id, "ok");
+        let answer = json!({ "document_id": record.document_id, "task_execution": record });
+        let mut response = Json(json!({ "data": answer.to_string() })).into_response();
+        served(&mut response, plugin, "/plugin".into());
+        return Ok(response);
+    }
+    drop(registry);
+    let answer = state.host.manager().call_route(&path, &data).await;
+    let mut response = match answer {
+        Ok(answer) => Json(json!({ "data": answer })).into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    };
+    served(&mut response, plugin, "/plugin".into());
+    Ok(response)
+}
+
+/// `POST /{plugin}/{rest}`: a plugin route at its own path, the body as its data, its JSON
+/// as the answer.
+pub(super) async fn plugin_route(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    OriginalUri(uri): OriginalUri,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let path = uri.path();
+    let data = json_body(body, state.settings.max_body).await?;
+    let data = callers_data(data, caller.claims_json())?;
+    let plugin = state
+        .host
+        .manager()
+        .registry()
+        .route(path)
+        .map(|target| target.plugin.name().to_string())
+        .ok_or_else(|| ApiError::NotFound(format!("no plugin serves route `{}`", shorten(path))))?;
+    let mut response = match state.host.manager().call_route(path, &data).await {
+        Ok(answer) => Json(answer).into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    };
+    served(&mut response, plugin, path.to_string());
+    Ok(response)
+}
+
+/// Whether tokens without a tenant may queue tasks (`[auth] allow_tenantless`).
+pub(super) fn allow_tenantless(state: &AppState) -> bool {
+    state
+        .settings
+        .auth
+        .as_ref()
+        .is_some_and(|auth| auth.allow_tenantless)
+}
+
+/// The seed's task data: the record, as a JSON string, in `task_execution`, and the
+/// document made for it in `document_id`.
+fn seed_task_data(record: &TaskRecord, data: Value) -> Value {
+    let mut map = match data {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    map.insert(
+        "task_execution".into(),
+        Value::String(json!(record).to_string()),
+    );
+    if let Some(document) = &record.document_id {
+        map.insert("document_id".into(), Value::String(document.clone()));
+    }
+    Value::Object(map)
+}

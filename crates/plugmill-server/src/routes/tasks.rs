@@ -1,0 +1,171 @@
+//! The task routes: queue a task by name, list, read and cancel records. Each sees only the
+//! records of the caller's scope ([`Caller::scope`]), filtered in the statement: another
+//! tenant's record answers 404 exactly like a missing one.
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use plugmill_tasks::{Cancelled, Cursor, ListFilter, NewTask, Status};
+
+use super::plugin::allow_tenantless;
+use super::{fixed, shorten};
+use crate::audit::{self, Action};
+use crate::body::json_body;
+use crate::caller::Caller;
+use crate::data::callers_data;
+use crate::error::ApiError;
+use crate::middleware::RouteLabel;
+use crate::state::AppState;
+
+/// `POST /tasks/{name}`: queues task `name` with the JSON body as its data (the server's
+/// fields set as for routes); answers 202 with the record.
+pub(super) async fn queue_task(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let data = json_body(body, state.settings.max_body).await?;
+    let data = callers_data(data, caller.claims_json())?;
+    if state.host.manager().registry().task(&name).is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no plugin registered task `{}`",
+            shorten(&name)
+        )));
+    }
+    let tenant_id = caller
+        .owner(allow_tenantless(&state))
+        .inspect_err(|_| audit::record(Action::Submit, &caller, &name, "refused"))?;
+    let task = NewTask {
+        task: name.clone(),
+        data,
+        executed_by: caller.name(),
+        tenant_id,
+        ..NewTask::default()
+    };
+    let submitted = state.tasks()?.submit(task).await;
+    let record = submitted.inspect_err(|_| audit::record(Action::Submit, &caller, &name, "failed"))?;
+    audit::record(Action::Submit, &caller, &record.id, "ok");
+    let mut response = (StatusCode::ACCEPTED, Json(json!(record))).into_response();
+    response
+        .extensions_mut()
+        .insert(RouteLabel("/tasks/{name}".into()));
+    Ok(response)
+}
+
+/// The query of `GET /tasks`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+    task: Option<String>,
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+/// `GET /tasks?status=&task=&limit=&before=`: the caller's records, newest first, a page at a
+/// time: `{"tasks": [...], "next": "<cursor>" | null}`; `before=<next>` gives the next page.
+pub(super) async fn list_tasks(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::BadRequest(format!(
+            "{}: GET /tasks takes status, task, limit and before",
+            rejection.body_text()
+        ))
+    })?;
+    let filter = ListFilter {
+        status: query
+            .status
+            .as_deref()
+            .map(Status::from_name)
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(format!("status: {e}")))?,
+        task: query.task,
+        limit: match query.limit.as_deref() {
+            None => 0,
+            Some(text) => text.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "limit: `{}` is not a number from 1 to {}",
+                    shorten(text),
+                    plugmill_tasks::scope::MAX_PAGE
+                ))
+            })?,
+        },
+        before: query
+            .before
+            .as_deref()
+            .map(str::parse::<Cursor>)
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(format!("before: {e}")))?,
+    };
+    let page = match caller.scope() {
+        Some(scope) => state.tasks()?.list(&scope, &filter).await?,
+        None => plugmill_tasks::Page::default(),
+    };
+    let body = json!({
+        "tasks": page.records,
+        "next": page.next.map(|cursor| cursor.to_string()),
+    });
+    Ok(fixed(Json(body).into_response(), "/tasks"))
+}
+
+/// `GET /tasks/{id}`: a task-execution record the caller sees.
+pub(super) async fn show_task(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = match caller.scope() {
+        Some(scope) => state.tasks()?.get(&id, &scope).await?,
+        None => None,
+    };
+    let record = record.ok_or_else(|| no_such_task(&id))?;
+    Ok(fixed(Json(json!(record)).into_response(), "/tasks/{id}"))
+}
+
+/// `POST /tasks/{id}/cancel`: cancels a task the caller sees that has not started (409 once
+/// it has).
+pub(super) async fn cancel_task(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let outcome = match caller.scope() {
+        Some(scope) => state.tasks()?.cancel(&id, &scope).await,
+        None => Ok(Cancelled::Missing),
+    };
+    let outcome = outcome.inspect_err(|_| audit::record(Action::Cancel, &caller, &id, "failed"))?;
+    let response = match outcome {
+        Cancelled::Yes(record) => {
+            audit::record(Action::Cancel, &caller, &id, "ok");
+            Json(json!(record)).into_response()
+        }
+        Cancelled::TooLate(record) => {
+            audit::record(Action::Cancel, &caller, &id, "conflict");
+            (
+                StatusCode::CONFLICT,
+                Json(json!({ "error": format!("the task is {} already: only a task that has not started can be cancelled", record.status.as_str()) })),
+            )
+                .into_response()
+        }
+        Cancelled::Missing => {
+            audit::record(Action::Cancel, &caller, &id, "not_found");
+            return Err(no_such_task(&id));
+        }
+    };
+    Ok(fixed(response, "/tasks/{id}/cancel"))
+}
+
+/// The answer for a record that does not exist or that the caller does not see: the same.
+fn no_such_task(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no task has id `{}`", shorten(id)))
+}

@@ -7,43 +7,13 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Json;
-use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use plugmill_server::Server;
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
-use super::{claims, deployment, hs256, hs256_auth, options, TENANT};
-
-/// A server serving on a free loopback port until the returned sender is dropped or used.
-async fn start(server: Server) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .serve(listener, async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    (url, stop, task)
-}
-
-async fn wait_ready(client: &reqwest::Client, url: &str) {
-    for _ in 0..200 {
-        if let Ok(response) = client.get(format!("{url}/readyz")).send().await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server at {url} never became ready");
-}
+use super::{
+    claims, deployment, hs256, hs256_auth, options, rs256, rsa_key, start, wait_ready, TENANT,
+};
 
 #[tokio::test]
 async fn hs256_tokens_through_the_listening_server() {
@@ -84,36 +54,6 @@ async fn hs256_tokens_through_the_listening_server() {
     assert_eq!(response.status(), 401);
     stop.send(()).unwrap();
     task.await.unwrap();
-}
-
-/// An RSA key pair: what signs tokens, and the JWK that publishes it.
-struct RsaKey {
-    encoding: EncodingKey,
-    jwk: Value,
-    public_pem: String,
-}
-
-fn rsa_key(kid: &str) -> RsaKey {
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-    let pem = private.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF).unwrap();
-    let public = private.to_public_key();
-    let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let public_pem =
-        rsa::pkcs1::EncodeRsaPublicKey::to_pkcs1_pem(&public, rsa::pkcs1::LineEnding::LF).unwrap();
-    RsaKey {
-        encoding: EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
-        jwk: json!({
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
-            "n": b64(public.n().to_bytes_be()), "e": b64(public.e().to_bytes_be()),
-        }),
-        public_pem,
-    }
-}
-
-fn rs256(key: &RsaKey, kid: &str, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.into());
-    jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
 }
 
 #[tokio::test]

@@ -4,14 +4,21 @@
 
 mod live;
 mod router;
+mod slow_clients;
+mod tenants;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use plugmill_host::{CacheChoice, HostOptions};
 use plugmill_server::Server;
+use rsa::pkcs1::EncodeRsaPrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use tokio::sync::oneshot;
 
 /// The tenant the `miru` test plugin hard-codes.
 pub const TENANT: &str = "90505c8a-23a9-4cdf-a26b-4e19f6a097d5";
@@ -90,4 +97,152 @@ pub fn hs256(secret: &str, claims: &Value) -> String {
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap()
+}
+
+/// A server serving on a free loopback port until the returned sender is dropped or used.
+pub async fn start(server: Server) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (url, stop, task)
+}
+
+/// Waits until the server at `url` answers `/readyz` with 200.
+pub async fn wait_ready(client: &reqwest::Client, url: &str) {
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{url}/readyz")).send().await {
+            if response.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server at {url} never became ready");
+}
+
+/// An RSA key pair: what signs tokens, and the JWK that publishes it.
+pub struct RsaKey {
+    /// What signs tokens.
+    pub encoding: EncodingKey,
+    /// The public key, as a JWKS entry.
+    pub jwk: Value,
+    /// The public key, PEM.
+    pub public_pem: String,
+}
+
+/// A fresh RSA key with key id `kid`.
+pub fn rsa_key(kid: &str) -> RsaKey {
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let pem = private.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF).unwrap();
+    let public = private.to_public_key();
+    let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let public_pem =
+        rsa::pkcs1::EncodeRsaPublicKey::to_pkcs1_pem(&public, rsa::pkcs1::LineEnding::LF).unwrap();
+    RsaKey {
+        encoding: EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+        jwk: json!({
+            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+            "n": b64(public.n().to_bytes_be()), "e": b64(public.e().to_bytes_be()),
+        }),
+        public_pem,
+    }
+}
+
+/// An RS256 token of `claims`, signed by `key` under key id `kid`.
+pub fn rs256(key: &RsaKey, kid: &str, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
+}
+
+
+/// Serves a JWKS document of `keys` on a free loopback port; its URL.
+pub async fn jwks_endpoint(keys: Vec<Value>) -> String {
+    let document = json!({ "keys": keys });
+    let router = axum::Router::new().route(
+        "/certs",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { axum::Json(document) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/certs", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+/// A fresh environment variable holding `value`; its name.
+pub fn env_var(prefix: &str, value: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let variable = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    std::env::set_var(&variable, value);
+    variable
+}
+
+/// A real HTTP client of a listening server.
+#[derive(Clone)]
+pub struct Api {
+    /// The client.
+    pub client: reqwest::Client,
+    /// The server's base URL.
+    pub url: String,
+}
+
+impl Api {
+    /// A client of the server at `url`, once it is ready.
+    pub async fn ready(url: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        wait_ready(&client, url).await;
+        Self {
+            client,
+            url: url.to_string(),
+        }
+    }
+
+    /// `GET path` with `token`: the status, the JSON body and the headers.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut request = self.client.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// `POST path` with `token` and a JSON `body`: the status, the JSON body and the headers.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut request = self.client.post(format!("{}{path}", self.url)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value, reqwest::header::HeaderMap) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body, headers)
 }

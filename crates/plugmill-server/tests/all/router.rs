@@ -50,7 +50,11 @@ async fn the_seed_endpoint_answers_with_the_seed_s_shape_and_injects_verified_cl
     let (status, answer) = call(&router, post("/plugin", Some(&token), body.to_string())).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["data"]["status"], "packaged");
-    assert_eq!(answer["data"]["document_id"], "d-1");
+    assert_eq!(
+        answer["data"]["document_id"],
+        Value::Null,
+        "document_id is the server's: a caller's is removed"
+    );
 
     let wrong_tenant = hs256(SECRET, &claims("another-tenant", &["admin-user"]));
     let (status, answer) = call(

@@ -4,7 +4,7 @@
 //! again at the next start.
 //!
 //! The queue is bounded: a new task takes one of `queue_capacity` places ([`Place`]) before
-//! its record is written, and gives it back when the dispatcher takes it off the queue; with
+//! its record is written, and gives it back when it starts running; with
 //! no place free it is refused. Retries and the records queued again at start are tasks
 //! already admitted, so they take no place.
 
@@ -21,7 +21,7 @@ use crate::store::StoreError;
 const UNAVAILABLE_WAIT: Duration = Duration::from_secs(1);
 
 /// A place on the bounded queue, held from before a task's record is written until the
-/// dispatcher takes the task off the queue.
+/// task starts running.
 pub(crate) struct Place {
     _permit: OwnedSemaphorePermit,
 }
@@ -96,12 +96,11 @@ async fn dispatch(
     let slots = Arc::new(Semaphore::new(runner.settings.concurrency));
     let mut running = JoinSet::new();
     loop {
-        let id = tokio::select! {
+        let (id, place) = tokio::select! {
             biased;
             _ = stopping.changed() => break,
             id = queued.recv() => match id {
-                // Off the queue: its place is free for another task.
-                Some((id, _place)) => id,
+                Some(queued) => queued,
                 None => break,
             },
         };
@@ -118,6 +117,8 @@ async fn dispatch(
                 Err(_) => break,
             },
         };
+        // Running, no longer waiting: its place is free for another task.
+        drop(place);
         let (runner, requeue, stopping) = (runner.clone(), requeue.clone(), stopping.clone());
         running.spawn(async move {
             let verdict = runner.run(&id).await;

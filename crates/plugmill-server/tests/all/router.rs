@@ -487,3 +487,184 @@ async fn tasks_are_queued_by_name_read_and_cancelled_over_http() {
     let (status, _) = call(&router, cancel("no-such-id")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_task_list_is_newest_first_filtered_and_paged() {
+    let (server, _dir) = loaded("[tasks]\nconcurrency = 1\n", &plugins()).await;
+    let router = server.router();
+    let (status, busy) = call(&router, post("/tasks/wait", None, r#"{"ms": 2000}"#)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{busy}");
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        let (_, record) = call(&router, post("/tasks/process", None, "{}")).await;
+        queued.push(record["id"].as_str().unwrap().to_string());
+    }
+    let (status, _) = call(&router, post(&format!("/tasks/{}/cancel", queued[0]), None, "")).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = |query: &str| {
+        let router = router.clone();
+        let path = format!("/tasks{query}");
+        async move { get_json(&router, &path, "").await }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut newest_first: Vec<String> = queued.iter().rev().cloned().collect();
+    newest_first.push(busy["id"].as_str().unwrap().to_string());
+    let (status, page) = list("?limit=2").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(ids(&page), newest_first[..2]);
+    let next = page["next"].as_str().expect("a next page").to_string();
+    let (_, page) = list(&format!("?limit=2&before={next}")).await;
+    assert_eq!(ids(&page), newest_first[2..4]);
+    let next = page["next"].as_str().unwrap().to_string();
+    let (_, page) = list(&format!("?limit=2&before={next}")).await;
+    assert_eq!(ids(&page), newest_first[4..]);
+    assert_eq!(page["next"], Value::Null, "the last page");
+    let (_, page) = list("?status=CANCELLED").await;
+    assert_eq!(ids(&page), [queued[0].clone()]);
+    let (_, page) = list("?task=wait").await;
+    assert_eq!(ids(&page), [busy["id"].as_str().unwrap().to_string()]);
+    for (query, message) in [
+        ("?status=DONE", "not a status"),
+        ("?limit=0", "limit"),
+        ("?limit=lots", "limit"),
+        ("?before=garbage", "not a cursor"),
+        ("?tenant=other", "GET /tasks takes"),
+    ] {
+        let (status, body) = list(query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(body["error"].as_str().unwrap().contains(message), "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_can_ask_for_a_token_and_refused_tokens_are_counted_by_reason() {
+    let variable = format!("PLUGMILL_TEST_METRICS_{}", std::process::id());
+    std::env::set_var(&variable, "a-metrics-token-of-enough-length");
+    let config = format!(
+        "{}[server]\nmetrics_token_env = \"{variable}\"\n",
+        hs256_auth(SECRET)
+    );
+    let (server, _dir) = loaded(&config, &plugins()).await;
+    let router = server.router();
+    let expired = hs256(SECRET, &json!({"sub": "x", "exp": now() - 3600}));
+    assert_eq!(
+        call(&router, post("/fixture/echo", Some(&expired), "{}")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let scrape = |token: Option<&str>| {
+        let mut request = Request::get("/metrics");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        router.clone().oneshot(request.body(Body::empty()).unwrap())
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        scrape(Some("not-the-metrics-token-at-all")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let response = scrape(Some("a-metrics-token-of-enough-length")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(
+        response.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
+    .unwrap();
+    for expected in [
+        r#"plugmill_auth_refused_total{reason="expired"}"#,
+        r#"plugmill_auth_refused_total{reason="metrics_token"}"#,
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}
+
+/// What a test's log writer received.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn every_submission_cancellation_and_admin_action_writes_one_audit_line() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::Layer as _;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .without_time()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("plugmill::audit", tracing::Level::INFO),
+            ),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let variable = format!("PLUGMILL_TEST_AUDIT_ADMIN_{}", std::process::id());
+    std::env::set_var(&variable, "an-admin-token-of-enough-length");
+    let config = format!(
+        "{}[server]\nadmin_token_env = \"{variable}\"\n[tasks]\nconcurrency = 1\n",
+        hs256_auth(SECRET)
+    );
+    let (server, _dir) = loaded(&config, &plugins()).await;
+    let router = server.router();
+    let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
+    let other = hs256(SECRET, &claims("another-tenant", &[]));
+    let with_id = |mut request: Request<Body>, id: &str| {
+        request.headers_mut().insert("x-request-id", id.parse().unwrap());
+        request
+    };
+    call(&router, with_id(post("/tasks/wait", Some(&token), r#"{"ms": 1000}"#), "req-submit-1")).await;
+    let (_, queued) = call(&router, with_id(post("/tasks/process", Some(&token), "{}"), "req-submit-2")).await;
+    let id = queued["id"].as_str().unwrap();
+    call(&router, with_id(post(&format!("/tasks/{id}/cancel"), Some(&other), ""), "req-cancel-foreign")).await;
+    call(&router, with_id(post(&format!("/tasks/{id}/cancel"), Some(&token), ""), "req-cancel-own")).await;
+    let mut reload = Request::post("/admin/reload")
+        .header(header::AUTHORIZATION, "Bearer an-admin-token-of-enough-length")
+        .body(Body::empty())
+        .unwrap();
+    reload.headers_mut().insert("x-request-id", "req-reload".parse().unwrap());
+    call(&router, reload).await;
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines_of = |request: &str| -> Vec<&str> {
+        let marker = format!("request_id=\"{request}\"");
+        text.lines().filter(|line| line.contains(&marker)).collect()
+    };
+    for (request, action, subject, tenant, outcome) in [
+        ("req-submit-1", "task.submit", "caller-1", TENANT, "ok"),
+        ("req-submit-2", "task.submit", "caller-1", TENANT, "ok"),
+        ("req-cancel-foreign", "task.cancel", "caller-1", "another-tenant", "not_found"),
+        ("req-cancel-own", "task.cancel", "caller-1", TENANT, "ok"),
+        ("req-reload", "admin.reload", "admin", "-", "ok"),
+    ] {
+        let found = lines_of(request);
+        assert_eq!(found.len(), 1, "one audit line for {request}: {text}");
+        for expected in [
+            format!("action=\"{action}\""),
+            format!("subject=\"{subject}\""),
+            format!("tenant=\"{tenant}\""),
+            format!("outcome=\"{outcome}\""),
+        ] {
+            assert!(found[0].contains(&expected), "{expected} in {}", found[0]);
+        }
+    }
+    assert!(lines_of("req-cancel-own")[0].contains(&format!("target=\"{id}\"")));
+}

@@ -3,6 +3,7 @@
 
 mod amqp;
 mod memory;
+mod scope;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -118,6 +118,25 @@ pub enum TaskAction {
         /// The task's id.
         id: String,
     },
+    /// List task-execution records, newest first, a page at a time (as `GET /tasks`; the
+    /// command line is the operator and sees every tenant's).
+    List {
+        /// Only records with this status: IN_PROGRESS, SUCCESS, FAILED or CANCELLED.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only records of this task.
+        #[arg(long)]
+        task: Option<String>,
+        /// Only records of this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// At most this many (default 50, at most 500).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// The page after this cursor (the `next` of the previous page).
+        #[arg(long)]
+        before: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

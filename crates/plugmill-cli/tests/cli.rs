@@ -850,3 +850,97 @@ fn serve_finishes_the_requests_in_flight_on_sigterm_and_exits_zero() {
         assert!(line.contains(field), "{field} missing from {line}");
     }
 }
+
+#[test]
+fn task_list_pages_the_records_newest_first_and_filters_them() {
+    let dir = plugin_dir(&[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
+    let (mut child, url) = serve(dir.path(), "error");
+    let client = reqwest::blocking::Client::new();
+    for _ in 0..200 {
+        let ready = client.get(format!("{url}/readyz")).send();
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let record: Value = client
+            .post(format!("{url}/tasks/process"))
+            .json(&json!({}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        ids.push(record["id"].as_str().unwrap().to_string());
+    }
+    let cancel_me = client
+        .post(format!("{url}/tasks/wait"))
+        .json(&json!({"ms": 10}))
+        .send()
+        .unwrap();
+    assert_eq!(cancel_me.status(), 202);
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert!(child.wait().unwrap().success());
+
+    let plugins = dir.path().display().to_string();
+    let env = [("PLUGMILL_PLUGINS", plugins.as_str())];
+    let list = |args: &[&str]| {
+        let mut all = vec!["task", "list", "--json"];
+        all.extend_from_slice(args);
+        let output = plugmill_in(dir.path(), &all, &env);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout_json(&output)
+    };
+    let page = list(&["--task", "process", "--limit", "2"]);
+    let first: Vec<&str> = page["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, [ids[2].as_str(), ids[1].as_str()], "newest first");
+    let next = page["next"].as_str().expect("a next page");
+    let page = list(&["--task", "process", "--limit", "2", "--before", next]);
+    assert_eq!(page["tasks"][0]["id"], ids[0]);
+    assert_eq!(page["next"], Value::Null);
+    let page = list(&["--tenant", "someone-else"]);
+    assert_eq!(
+        page["tasks"],
+        json!([]),
+        "records of no tenant are not another tenant's"
+    );
+    let output = plugmill_in(dir.path(), &["task", "list", "--status", "DONE"], &env);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--status"));
+    let text = plugmill_in(dir.path(), &["task", "list"], &env);
+    assert!(String::from_utf8_lossy(&text.stdout).contains(&ids[0]));
+}
+
+#[test]
+fn serve_without_auth_refuses_an_address_beyond_loopback() {
+    let dir = plugin_dir(&[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
+    let plugins = dir.path().display().to_string();
+    let output = plugmill_in(
+        dir.path(),
+        &["serve", "--listen", "0.0.0.0:0", "--no-cache"],
+        &[("PLUGMILL_PLUGINS", plugins.as_str())],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("without an [auth] section"), "{stderr}");
+    assert!(stderr.contains("allow_unauthenticated"), "{stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "no listening line: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

@@ -144,7 +144,9 @@ impl Caller {
 
     /// The verified claims as JSON text, injected as `data.claims`.
     pub fn claims_json(&self) -> Option<&str> {
-        self.identity.as_ref().map(|identity| &*identity.claims_json)
+        self.identity
+            .as_ref()
+            .map(|identity| &*identity.claims_json)
     }
 }
 
@@ -253,7 +255,11 @@ pub(crate) fn same_secret(given: &[u8], expected: &[u8]) -> bool {
 
 /// Recognizes the caller of a plugin call or task submission (tokens only, no admin token)
 /// and hands it on as a request extension; 401 when the token is refused.
-pub(crate) async fn identify(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn identify(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     identify_with(state, request, next, false).await
 }
 

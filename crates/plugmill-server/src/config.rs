@@ -187,7 +187,9 @@ impl ServerSettings {
             max_concurrency,
             tenant_max_concurrency,
             max_connections,
-            header_timeout: server.header_timeout.map_or(Duration::from_secs(10), |d| d.0),
+            header_timeout: server
+                .header_timeout
+                .map_or(Duration::from_secs(10), |d| d.0),
             body_timeout: server.body_timeout.map_or(Duration::from_secs(30), |d| d.0),
             grace_period: server.grace_period.map_or(Duration::from_secs(30), |d| d.0),
             admin_token,

@@ -54,11 +54,15 @@ mod tests {
 
     #[test]
     fn the_server_s_fields_are_removed_or_replaced_and_the_rest_keeps_its_order() {
-        let sent = json!({"a": 1, "claims": "forged", "task_execution": "{}", "b": 2, "document_id": "d"});
+        let sent =
+            json!({"a": 1, "claims": "forged", "task_execution": "{}", "b": 2, "document_id": "d"});
         let data = callers_data(sent.clone(), None).unwrap();
         assert_eq!(data.to_string(), r#"{"a":1,"b":2}"#);
         let data = callers_data(sent, Some(r#"{"sub":"x"}"#)).unwrap();
-        assert_eq!(data.to_string(), r#"{"a":1,"b":2,"claims":"{\"sub\":\"x\"}"}"#);
+        assert_eq!(
+            data.to_string(),
+            r#"{"a":1,"b":2,"claims":"{\"sub\":\"x\"}"}"#
+        );
         assert_eq!(callers_data(json!([1]), None).unwrap(), json!([1]));
         assert!(callers_data(json!([1]), Some("{}")).is_err());
         assert_eq!(seed_data(None, None).unwrap(), json!({}));

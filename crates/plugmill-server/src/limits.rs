@@ -66,7 +66,11 @@ impl Drop for TenantPass {
 /// Reads the whole body, at most `[server] max_body` bytes (413) within `[server]
 /// body_timeout` (408, and the connection closed), before the request holds anything: a
 /// client trickling its body holds a connection, never a plugin call.
-pub(crate) async fn read_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn read_body(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let max = state.settings.max_body;
     let read = tokio::time::timeout(state.settings.body_timeout, axum::body::to_bytes(body, max));
@@ -81,7 +85,8 @@ pub(crate) async fn read_body(State(state): State<AppState>, request: Request, n
             return response;
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Refuses a plugin call before the plugins are loaded (503), beyond `[server]
@@ -94,11 +99,17 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
     let Ok(_permit) = state.calls.try_acquire() else {
         return ApiError::Overloaded.into_response();
     };
-    let tenant = request.extensions().get::<Caller>().and_then(Caller::limit_key);
+    let tenant = request
+        .extensions()
+        .get::<Caller>()
+        .and_then(Caller::limit_key);
     let _pass = match tenant {
         Some(tenant) => match state.tenants.enter(tenant) {
             Some(pass) => Some(pass),
-            None => return ApiError::TenantOverloaded(state.settings.tenant_max_concurrency).into_response(),
+            None => {
+                return ApiError::TenantOverloaded(state.settings.tenant_max_concurrency)
+                    .into_response()
+            }
         },
         None => None,
     };

@@ -72,4 +72,3 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
     }
     response
 }
-

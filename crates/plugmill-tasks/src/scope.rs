@@ -75,9 +75,8 @@ impl std::str::FromStr for Cursor {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let malformed = || {
-            "is not a cursor: pass the `next` value of the previous page unchanged".to_string()
-        };
+        let malformed =
+            || "is not a cursor: pass the `next` value of the previous page unchanged".to_string();
         let (created_at, id) = text.split_once('_').ok_or_else(malformed)?;
         let plausible = |part: &str| {
             !part.is_empty()

@@ -204,7 +204,10 @@ impl RecordStore {
 
     /// The record `id`, with its log, if `scope` sees it.
     pub async fn get(&self, id: &str, scope: &Scope) -> Result<Option<TaskRecord>, StoreError> {
-        Ok(self.get_with_data(id, scope).await?.map(|(record, _)| record))
+        Ok(self
+            .get_with_data(id, scope)
+            .await?
+            .map(|(record, _)| record))
     }
 
     async fn get_with_data(
@@ -281,13 +284,10 @@ impl RecordStore {
                 record_of(row, lines).0
             })
             .collect();
-        let next = records
-            .last()
-            .filter(|_| full)
-            .map(|last| Cursor {
-                created_at: last.created_at.clone(),
-                id: last.id.clone(),
-            });
+        let next = records.last().filter(|_| full).map(|last| Cursor {
+            created_at: last.created_at.clone(),
+            id: last.id.clone(),
+        });
         Ok(Page { records, next })
     }
 

@@ -31,6 +31,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker { metrics_listen } => tasks::worker(&host, metrics_listen.as_deref()).await,
         Command::Task { action } => match action {
             TaskAction::Show { id } => tasks::show(&host, &id).await,
+            TaskAction::List {
+                status,
+                task,
+                tenant,
+                limit,
+                before,
+            } => {
+                let filter = tasks::list_filter(status.as_deref(), task, limit, before.as_deref())?;
+                tasks::list(&host, tenant, &filter).await
+            }
         },
         Command::New { name, lang } => authoring::new(&name, lang),
         Command::Build { dir, sign } => authoring::build(&host, &dir, sign.as_deref()).await,

@@ -15,6 +15,7 @@ pub async fn run(args: &HostArgs, listen: Option<&str>) -> anyhow::Result<ExitCo
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
+    server.check_exposure(listener.local_addr()?)?;
     // The one line on stdout, for scripts (with port 0, the port chosen).
     println!("listening on http://{}", listener.local_addr()?);
     server.serve(listener, shutdown).await?;

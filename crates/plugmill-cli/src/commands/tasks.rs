@@ -1,10 +1,10 @@
-//! `plugmill worker` and `plugmill task show`.
+//! `plugmill worker`, `plugmill task show` and `plugmill task list`.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use plugmill_host::Host;
-use plugmill_tasks::{TaskSettings, Tasks};
+use plugmill_tasks::{Cursor, ListFilter, Scope, Status, TaskSettings, Tasks};
 
 use crate::args::HostArgs;
 
@@ -75,6 +75,68 @@ pub async fn show(args: &HostArgs, id: &str) -> anyhow::Result<ExitCode> {
     }
     for line in &record.logs {
         println!("  {}  {}", line.created_date, line.log_text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The filter `plugmill task list` was given, checked.
+pub fn list_filter(
+    status: Option<&str>,
+    task: Option<String>,
+    limit: u32,
+    before: Option<&str>,
+) -> anyhow::Result<ListFilter> {
+    let status = status
+        .map(Status::from_name)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--status: {e}"))?;
+    if !(1..=plugmill_tasks::scope::MAX_PAGE).contains(&limit) {
+        anyhow::bail!(
+            "--limit: {limit} is outside 1 to {}",
+            plugmill_tasks::scope::MAX_PAGE
+        );
+    }
+    let before = before
+        .map(str::parse::<Cursor>)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--before: {e}"))?;
+    Ok(ListFilter {
+        status,
+        task,
+        limit,
+        before,
+    })
+}
+
+/// Prints one page of records, newest first: every tenant's, or `tenant`'s.
+pub async fn list(
+    args: &HostArgs,
+    tenant: Option<String>,
+    filter: &ListFilter,
+) -> anyhow::Result<ExitCode> {
+    let host = Host::assemble(&args.options())?;
+    let settings = TaskSettings::from_config(host.config())?;
+    let records = plugmill_tasks::open_records(&host, &settings).await?;
+    let scope = tenant.map_or(Scope::All, Scope::Tenant);
+    let page = records.list(&scope, filter).await?;
+    let next = page.next.map(|cursor| cursor.to_string());
+    if args.json {
+        let body = serde_json::json!({ "tasks": page.records, "next": next });
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for record in &page.records {
+        println!(
+            "{}  {:<11}  {:<24}  {}  {}",
+            record.id,
+            record.status.as_str(),
+            plugmill::config::values::shorten(&record.task),
+            record.tenant_id.as_deref().unwrap_or("-"),
+            record.created_at,
+        );
+    }
+    if let Some(next) = next {
+        println!("more: plugmill task list --before {next}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -158,7 +158,9 @@ impl Verifier {
             Verifier::Unverified(validation) => {
                 let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(token)
                     .map(|data| data.claims)
-                    .map_err(|e| AuthError::new("malformed", format!("the token is malformed: {e}")))?;
+                    .map_err(|e| {
+                        AuthError::new("malformed", format!("the token is malformed: {e}"))
+                    })?;
                 check_unverified(&claims, validation)?;
                 claims
             }
@@ -184,7 +186,12 @@ pub fn bearer(authorization: Option<&HeaderValue>) -> Result<&str, AuthError> {
         })?
         .to_str()
         .map_err(|_| AuthError::new("malformed", "the Authorization header is not text"))?;
-    let not_bearer = || AuthError::new("malformed", "the Authorization header is not `Bearer <JWT>`");
+    let not_bearer = || {
+        AuthError::new(
+            "malformed",
+            "the Authorization header is not `Bearer <JWT>`",
+        )
+    };
     let (scheme, token) = value.split_once(' ').ok_or_else(not_bearer)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(not_bearer());
@@ -223,7 +230,10 @@ fn check_unverified(claims: &Value, validation: &Validation) -> Result<(), AuthE
         match claims.get("iss").and_then(Value::as_str) {
             None => return Err(missing_claim("iss")),
             Some(iss) if !issuers.contains(iss) => {
-                return Err(AuthError::new("issuer", "the token's issuer is not the expected one"))
+                return Err(AuthError::new(
+                    "issuer",
+                    "the token's issuer is not the expected one",
+                ))
             }
             Some(_) => {}
         }
@@ -291,12 +301,14 @@ pub(crate) fn decode(
         .map_err(|error| {
             let (reason, message) = match error.kind() {
                 ErrorKind::ExpiredSignature => ("expired", "the token has expired".to_string()),
-                ErrorKind::ImmatureSignature => {
-                    ("not_yet_valid", "the token is not valid yet (nbf)".to_string())
-                }
-                ErrorKind::InvalidSignature => {
-                    ("signature", "the token's signature does not verify".to_string())
-                }
+                ErrorKind::ImmatureSignature => (
+                    "not_yet_valid",
+                    "the token is not valid yet (nbf)".to_string(),
+                ),
+                ErrorKind::InvalidSignature => (
+                    "signature",
+                    "the token's signature does not verify".to_string(),
+                ),
                 ErrorKind::InvalidAlgorithm => (
                     "algorithm",
                     "the token's algorithm is not accepted here".to_string(),

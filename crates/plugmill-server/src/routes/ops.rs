@@ -93,7 +93,11 @@ pub(super) async fn admin_reload(
 /// Checks a fixed bearer token (`what`: `admin` or `metrics`): missing 401, wrong 403, each
 /// refusal counted as `<what>_token`.
 fn check_token(headers: &HeaderMap, expected: &str, what: &'static str) -> Result<(), ApiError> {
-    let reason = if what == "admin" { "admin_token" } else { "metrics_token" };
+    let reason = if what == "admin" {
+        "admin_token"
+    } else {
+        "metrics_token"
+    };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -106,7 +110,9 @@ fn check_token(headers: &HeaderMap, expected: &str, what: &'static str) -> Resul
     };
     if !same_secret(given.trim().as_bytes(), expected.as_bytes()) {
         crate::metrics::record_refused(reason);
-        return Err(ApiError::Forbidden(format!("the {what} token is not valid")));
+        return Err(ApiError::Forbidden(format!(
+            "the {what} token is not valid"
+        )));
     }
     Ok(())
 }

@@ -70,7 +70,8 @@ pub(super) async fn seed_endpoint(
             document_id: generate_document.then(|| uuid::Uuid::new_v4().to_string()),
         };
         let submitted = state.tasks()?.submit_with(task, seed_task_data).await;
-        let record = submitted.inspect_err(|_| audit::record(Action::Submit, &caller, &handler, "failed"))?;
+        let record = submitted
+            .inspect_err(|_| audit::record(Action::Submit, &caller, &handler, "failed"))?;
         audit::record(Action::Submit, &caller, &record.id, "ok");
         let answer = json!({ "document_id": record.document_id, "task_execution": record });
         let mut response = Json(json!({ "data": answer.to_string() })).into_response();

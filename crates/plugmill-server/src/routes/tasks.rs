@@ -50,7 +50,8 @@ pub(super) async fn queue_task(
         ..NewTask::default()
     };
     let submitted = state.tasks()?.submit(task).await;
-    let record = submitted.inspect_err(|_| audit::record(Action::Submit, &caller, &name, "failed"))?;
+    let record =
+        submitted.inspect_err(|_| audit::record(Action::Submit, &caller, &name, "failed"))?;
     audit::record(Action::Submit, &caller, &record.id, "ok");
     let mut response = (StatusCode::ACCEPTED, Json(json!(record))).into_response();
     response

@@ -163,7 +163,6 @@ pub fn rs256(key: &RsaKey, kid: &str, claims: &Value) -> String {
     jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
 }
 
-
 /// Serves a JWKS document of `keys` on a free loopback port; its URL.
 pub async fn jwks_endpoint(keys: Vec<Value>) -> String {
     let document = json!({ "keys": keys });
@@ -216,7 +215,11 @@ impl Api {
     }
 
     /// `GET path` with `token`: the status, the JSON body and the headers.
-    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
+    pub async fn get(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
         let mut request = self.client.get(format!("{}{path}", self.url));
         if let Some(token) = token {
             request = request.bearer_auth(token);

@@ -499,7 +499,11 @@ async fn the_task_list_is_newest_first_filtered_and_paged() {
         let (_, record) = call(&router, post("/tasks/process", None, "{}")).await;
         queued.push(record["id"].as_str().unwrap().to_string());
     }
-    let (status, _) = call(&router, post(&format!("/tasks/{}/cancel", queued[0]), None, "")).await;
+    let (status, _) = call(
+        &router,
+        post(&format!("/tasks/{}/cancel", queued[0]), None, ""),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let list = |query: &str| {
         let router = router.clone();
@@ -539,7 +543,10 @@ async fn the_task_list_is_newest_first_filtered_and_paged() {
     ] {
         let (status, body) = list(query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
-        assert!(body["error"].as_str().unwrap().contains(message), "{query}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(message),
+            "{query}: {body}"
+        );
     }
 }
 
@@ -555,7 +562,9 @@ async fn metrics_can_ask_for_a_token_and_refused_tokens_are_counted_by_reason() 
     let router = server.router();
     let expired = hs256(SECRET, &json!({"sub": "x", "exp": now() - 3600}));
     assert_eq!(
-        call(&router, post("/fixture/echo", Some(&expired), "{}")).await.0,
+        call(&router, post("/fixture/echo", Some(&expired), "{}"))
+            .await
+            .0,
         StatusCode::UNAUTHORIZED
     );
     let scrape = |token: Option<&str>| {
@@ -565,15 +574,29 @@ async fn metrics_can_ask_for_a_token_and_refused_tokens_are_counted_by_reason() 
         }
         router.clone().oneshot(request.body(Body::empty()).unwrap())
     };
-    assert_eq!(scrape(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        scrape(Some("not-the-metrics-token-at-all")).await.unwrap().status(),
+        scrape(None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        scrape(Some("not-the-metrics-token-at-all"))
+            .await
+            .unwrap()
+            .status(),
         StatusCode::FORBIDDEN
     );
-    let response = scrape(Some("a-metrics-token-of-enough-length")).await.unwrap();
+    let response = scrape(Some("a-metrics-token-of-enough-length"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = String::from_utf8(
-        response.into_body().collect().await.unwrap().to_bytes().to_vec(),
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
     )
     .unwrap();
     for expected in [
@@ -628,19 +651,51 @@ async fn every_submission_cancellation_and_admin_action_writes_one_audit_line() 
     let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
     let other = hs256(SECRET, &claims("another-tenant", &[]));
     let with_id = |mut request: Request<Body>, id: &str| {
-        request.headers_mut().insert("x-request-id", id.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("x-request-id", id.parse().unwrap());
         request
     };
-    call(&router, with_id(post("/tasks/wait", Some(&token), r#"{"ms": 1000}"#), "req-submit-1")).await;
-    let (_, queued) = call(&router, with_id(post("/tasks/process", Some(&token), "{}"), "req-submit-2")).await;
+    call(
+        &router,
+        with_id(
+            post("/tasks/wait", Some(&token), r#"{"ms": 1000}"#),
+            "req-submit-1",
+        ),
+    )
+    .await;
+    let (_, queued) = call(
+        &router,
+        with_id(post("/tasks/process", Some(&token), "{}"), "req-submit-2"),
+    )
+    .await;
     let id = queued["id"].as_str().unwrap();
-    call(&router, with_id(post(&format!("/tasks/{id}/cancel"), Some(&other), ""), "req-cancel-foreign")).await;
-    call(&router, with_id(post(&format!("/tasks/{id}/cancel"), Some(&token), ""), "req-cancel-own")).await;
+    call(
+        &router,
+        with_id(
+            post(&format!("/tasks/{id}/cancel"), Some(&other), ""),
+            "req-cancel-foreign",
+        ),
+    )
+    .await;
+    call(
+        &router,
+        with_id(
+            post(&format!("/tasks/{id}/cancel"), Some(&token), ""),
+            "req-cancel-own",
+        ),
+    )
+    .await;
     let mut reload = Request::post("/admin/reload")
-        .header(header::AUTHORIZATION, "Bearer an-admin-token-of-enough-length")
+        .header(
+            header::AUTHORIZATION,
+            "Bearer an-admin-token-of-enough-length",
+        )
         .body(Body::empty())
         .unwrap();
-    reload.headers_mut().insert("x-request-id", "req-reload".parse().unwrap());
+    reload
+        .headers_mut()
+        .insert("x-request-id", "req-reload".parse().unwrap());
     call(&router, reload).await;
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -651,7 +706,13 @@ async fn every_submission_cancellation_and_admin_action_writes_one_audit_line() 
     for (request, action, subject, tenant, outcome) in [
         ("req-submit-1", "task.submit", "caller-1", TENANT, "ok"),
         ("req-submit-2", "task.submit", "caller-1", TENANT, "ok"),
-        ("req-cancel-foreign", "task.cancel", "caller-1", "another-tenant", "not_found"),
+        (
+            "req-cancel-foreign",
+            "task.cancel",
+            "caller-1",
+            "another-tenant",
+            "not_found",
+        ),
         ("req-cancel-own", "task.cancel", "caller-1", TENANT, "ok"),
         ("req-reload", "admin.reload", "admin", "-", "ok"),
     ] {

@@ -35,7 +35,9 @@ async fn slow_client(address: String, how: Slow, patience: Duration) -> Option<(
     let writing = tokio::spawn(async move {
         match how {
             Slow::HalfHeaders => {
-                let _ = writer.write_all(b"POST /fixture/echo HTTP/1.1\r\nHost: plug").await;
+                let _ = writer
+                    .write_all(b"POST /fixture/echo HTTP/1.1\r\nHost: plug")
+                    .await;
             }
             Slow::HeadersWithoutBody => {
                 let _ = writer.write_all(headers.as_bytes()).await;
@@ -59,9 +61,12 @@ async fn slow_client(address: String, how: Slow, patience: Duration) -> Option<(
     let mut answer = Vec::new();
     let closed = tokio::time::timeout(patience, reader.read_to_end(&mut answer)).await;
     writing.abort();
-    closed
-        .ok()
-        .map(|_| (String::from_utf8_lossy(&answer).into_owned(), opened.elapsed()))
+    closed.ok().map(|_| {
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            opened.elapsed(),
+        )
+    })
 }
 
 #[tokio::test]
@@ -83,7 +88,10 @@ async fn slow_clients_are_closed_by_timeouts_and_a_normal_client_keeps_its_answe
         (Slow::Silence, 30),
     ] {
         for _ in 0..count {
-            slow.push((how, tokio::spawn(slow_client(address.clone(), how, patience))));
+            slow.push((
+                how,
+                tokio::spawn(slow_client(address.clone(), how, patience)),
+            ));
         }
     }
 
@@ -100,7 +108,9 @@ async fn slow_clients_are_closed_by_timeouts_and_a_normal_client_keeps_its_answe
             .json(&json!({"n": answered}))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("request {answered} while slow clients hold connections: {e}"));
+            .unwrap_or_else(|e| {
+                panic!("request {answered} while slow clients hold connections: {e}")
+            });
         assert_eq!(response.status(), 200, "request {answered}");
         answered += 1;
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -109,16 +119,26 @@ async fn slow_clients_are_closed_by_timeouts_and_a_normal_client_keeps_its_answe
 
     for (how, client) in slow {
         let outcome = client.await.unwrap();
-        let (answer, after) = outcome.unwrap_or_else(|| panic!("a {how:?} client was still open after {patience:?}"));
+        let (answer, after) =
+            outcome.unwrap_or_else(|| panic!("a {how:?} client was still open after {patience:?}"));
         match how {
             Slow::TrickledBody | Slow::HeadersWithoutBody => {
                 assert!(answer.starts_with("HTTP/1.1 408"), "{how:?}: {answer}");
-                assert!(answer.contains("did not arrive within"), "{how:?}: {answer}");
-                assert!(after < Duration::from_secs(5), "{how:?} closed after {after:?}");
+                assert!(
+                    answer.contains("did not arrive within"),
+                    "{how:?}: {answer}"
+                );
+                assert!(
+                    after < Duration::from_secs(5),
+                    "{how:?} closed after {after:?}"
+                );
             }
             Slow::HalfHeaders | Slow::Silence => {
                 assert!(!answer.contains("200 OK"), "{how:?}: {answer}");
-                assert!(after < Duration::from_secs(4), "{how:?} closed after {after:?}");
+                assert!(
+                    after < Duration::from_secs(4),
+                    "{how:?} closed after {after:?}"
+                );
             }
         }
     }
@@ -137,7 +157,13 @@ async fn past_the_connection_cap_clients_wait_until_a_timeout_frees_a_place() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let address = url.trim_start_matches("http://").to_string();
     let silent: Vec<_> = (0..5)
-        .map(|_| tokio::spawn(slow_client(address.clone(), Slow::Silence, Duration::from_secs(5))))
+        .map(|_| {
+            tokio::spawn(slow_client(
+                address.clone(),
+                Slow::Silence,
+                Duration::from_secs(5),
+            ))
+        })
         .collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let client = |timeout: Duration| {
@@ -152,16 +178,26 @@ async fn past_the_connection_cap_clients_wait_until_a_timeout_frees_a_place() {
         .json(&json!({}))
         .send()
         .await;
-    assert!(waited.is_err(), "five connections open: the sixth waits: {waited:?}");
+    assert!(
+        waited.is_err(),
+        "five connections open: the sixth waits: {waited:?}"
+    );
     let served = client(Duration::from_secs(5))
         .post(format!("{url}/fixture/echo"))
         .json(&json!({}))
         .send()
         .await
         .unwrap();
-    assert_eq!(served.status(), 200, "served once the silent ones were closed");
+    assert_eq!(
+        served.status(),
+        200,
+        "served once the silent ones were closed"
+    );
     for client in silent {
-        assert!(client.await.unwrap().is_some(), "each silent connection was closed");
+        assert!(
+            client.await.unwrap().is_some(),
+            "each silent connection was closed"
+        );
     }
     stop.send(()).unwrap();
     task.await.unwrap();

@@ -30,7 +30,10 @@ impl Signer {
         if jwks {
             let key = rsa_key("key-1");
             let url = jwks_endpoint(vec![key.jwk.clone()]).await;
-            (Signer::Rs256(key), format!("[auth]\njwks_url = \"{url}\"\n{extra}"))
+            (
+                Signer::Rs256(key),
+                format!("[auth]\njwks_url = \"{url}\"\n{extra}"),
+            )
         } else {
             (Signer::Hs256, format!("{}{extra}", hs256_auth(SECRET)))
         }
@@ -49,7 +52,14 @@ fn tenantless() -> Value {
     json!({"sub": "robot-1", "name": "Robot", "exp": now() + 3600})
 }
 
-async fn serve(config: &str) -> (Api, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>, tempfile::TempDir) {
+async fn serve(
+    config: &str,
+) -> (
+    Api,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+    tempfile::TempDir,
+) {
     let dir = deployment(config, &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
     let server = Server::assemble(options(&dir), None).await.unwrap();
     let (url, stop, task) = start(server).await;
@@ -79,7 +89,12 @@ async fn each_tenant_sees_only_its_own_records(jwks: bool) {
     let b = signer.token(&claims(TENANT_B, &["user"]));
     let root = signer.token(&claims(SUPER, &["admin-user"]));
     let nobody = signer.token(&tenantless());
-    let (a, b, root, nobody) = (Some(a.as_str()), Some(b.as_str()), Some(root.as_str()), Some(nobody.as_str()));
+    let (a, b, root, nobody) = (
+        Some(a.as_str()),
+        Some(b.as_str()),
+        Some(root.as_str()),
+        Some(nobody.as_str()),
+    );
 
     // A's first task holds the only runner; the others stay queued behind it.
     let (status, busy, _) = api.post("/tasks/wait", a, &json!({"ms": 4000})).await;
@@ -90,7 +105,10 @@ async fn each_tenant_sees_only_its_own_records(jwks: bool) {
     assert_eq!(status, 202, "{orphan}");
     let [busy, queued, b_task, orphan] =
         [&busy, &queued, &b_task, &orphan].map(|record| record["id"].as_str().unwrap().to_string());
-    assert_eq!(api.get(&format!("/tasks/{queued}"), a).await.1["tenant_id"], TENANT_A);
+    assert_eq!(
+        api.get(&format!("/tasks/{queued}"), a).await.1["tenant_id"],
+        TENANT_A
+    );
 
     // B reads and cancels A's queued task: 404, worded as for an id that does not exist.
     let missing = uuid::Uuid::new_v4().to_string();
@@ -102,10 +120,15 @@ async fn each_tenant_sees_only_its_own_records(jwks: bool) {
         absent["error"].as_str().unwrap().replace(&missing, "ID"),
         "nothing tells B that A's id exists"
     );
-    let (status, _, _) = api.post(&format!("/tasks/{queued}/cancel"), b, &json!(null)).await;
+    let (status, _, _) = api
+        .post(&format!("/tasks/{queued}/cancel"), b, &json!(null))
+        .await;
     assert_eq!(status, 404);
     let (_, still, _) = api.get(&format!("/tasks/{queued}"), a).await;
-    assert_eq!(still["status"], "IN_PROGRESS", "B's cancel changed nothing: {still}");
+    assert_eq!(
+        still["status"], "IN_PROGRESS",
+        "B's cancel changed nothing: {still}"
+    );
 
     // Listings: each tenant its own; the super-admin and the admin token everything; a
     // token without a tenant nothing, not even what it queued.
@@ -130,17 +153,37 @@ async fn each_tenant_sees_only_its_own_records(jwks: bool) {
         ("the admin token", Some(ADMIN_TOKEN), 200),
     ] {
         let (status, body, _) = api.get(&format!("/tasks/{orphan}"), token).await;
-        assert_eq!(status, expected, "{who} reading a record of no tenant: {body}");
+        assert_eq!(
+            status, expected,
+            "{who} reading a record of no tenant: {body}"
+        );
     }
 
     // The owner and the super-admin can cancel.
-    let (status, cancelled, _) = api.post(&format!("/tasks/{queued}/cancel"), a, &json!(null)).await;
-    assert_eq!((status, cancelled["status"].as_str()), (200, Some("CANCELLED")), "{cancelled}");
-    let (status, cancelled, _) = api.post(&format!("/tasks/{b_task}/cancel"), root, &json!(null)).await;
-    assert_eq!((status, cancelled["status"].as_str()), (200, Some("CANCELLED")), "{cancelled}");
+    let (status, cancelled, _) = api
+        .post(&format!("/tasks/{queued}/cancel"), a, &json!(null))
+        .await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("CANCELLED")),
+        "{cancelled}"
+    );
+    let (status, cancelled, _) = api
+        .post(&format!("/tasks/{b_task}/cancel"), root, &json!(null))
+        .await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("CANCELLED")),
+        "{cancelled}"
+    );
     // The admin token reads and cancels, and queues nothing.
-    let (status, body, _) = api.post("/tasks/process", Some(ADMIN_TOKEN), &json!({})).await;
-    assert_eq!(status, 401, "the admin token is not a token for plugin calls: {body}");
+    let (status, body, _) = api
+        .post("/tasks/process", Some(ADMIN_TOKEN), &json!({}))
+        .await;
+    assert_eq!(
+        status, 401,
+        "the admin token is not a token for plugin calls: {body}"
+    );
 
     stop.send(()).unwrap();
     task.await.unwrap();
@@ -158,8 +201,11 @@ async fn each_tenant_sees_only_its_own_records_with_keys_from_a_jwks_endpoint() 
 
 /// A configured issuer and audience must be in the token, not only right when present.
 async fn a_configured_issuer_and_audience_are_required(jwks: bool) {
-    let (signer, auth) =
-        Signer::new(jwks, "issuer = \"https://idp.test\"\naudience = \"plugmill\"\n").await;
+    let (signer, auth) = Signer::new(
+        jwks,
+        "issuer = \"https://idp.test\"\naudience = \"plugmill\"\n",
+    )
+    .await;
     let (api, stop, task, _dir) = serve(&auth).await;
     let mut good = claims(TENANT_A, &["admin-user"]);
     good["iss"] = json!("https://idp.test");
@@ -177,7 +223,10 @@ async fn a_configured_issuer_and_audience_are_required(jwks: bool) {
         claims.as_object_mut().unwrap().remove(claim);
         let (status, body, _) = call(claims).await;
         assert_eq!(status, 401, "{what}: {body}");
-        assert!(body["error"].as_str().unwrap().contains(message), "{what}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(message),
+            "{what}: {body}"
+        );
     }
     let mut wrong = good.clone();
     wrong["aud"] = json!("someone-else");
@@ -205,11 +254,36 @@ async fn trust_unverified_still_checks_exp_nbf_issuer_and_audience() {
     good["iss"] = json!("https://idp.test");
     let cases = [
         ("valid", json!({}), 200, ""),
-        ("expired a year ago", json!({"exp": now() - 365 * 24 * 3600}), 401, "expired"),
-        ("not valid yet", json!({"nbf": now() + 3600}), 401, "not valid yet"),
-        ("no exp", json!({"exp": null}), 401, "lacks a required claim (exp)"),
-        ("no iss", json!({"iss": null}), 401, "lacks a required claim (iss)"),
-        ("another iss", json!({"iss": "https://elsewhere"}), 401, "issuer"),
+        (
+            "expired a year ago",
+            json!({"exp": now() - 365 * 24 * 3600}),
+            401,
+            "expired",
+        ),
+        (
+            "not valid yet",
+            json!({"nbf": now() + 3600}),
+            401,
+            "not valid yet",
+        ),
+        (
+            "no exp",
+            json!({"exp": null}),
+            401,
+            "lacks a required claim (exp)",
+        ),
+        (
+            "no iss",
+            json!({"iss": null}),
+            401,
+            "lacks a required claim (iss)",
+        ),
+        (
+            "another iss",
+            json!({"iss": "https://elsewhere"}),
+            401,
+            "issuer",
+        ),
     ];
     for (what, changes, expected, message) in cases {
         let mut claims = good.clone();
@@ -225,7 +299,10 @@ async fn trust_unverified_still_checks_exp_nbf_issuer_and_audience() {
             .await;
         assert_eq!(status, expected, "{what}: {body}");
         if !message.is_empty() {
-            assert!(body["error"].as_str().unwrap().contains(message), "{what}: {body}");
+            assert!(
+                body["error"].as_str().unwrap().contains(message),
+                "{what}: {body}"
+            );
         }
     }
     stop.send(()).unwrap();
@@ -235,17 +312,25 @@ async fn trust_unverified_still_checks_exp_nbf_issuer_and_audience() {
 #[tokio::test]
 async fn a_token_without_a_tenant_queues_nothing_unless_allowed() {
     for (allowed, expected) in [(false, 403), (true, 202)] {
-        let extra = if allowed { "allow_tenantless = true\n" } else { "" };
+        let extra = if allowed {
+            "allow_tenantless = true\n"
+        } else {
+            ""
+        };
         let (signer, auth) = Signer::new(false, extra).await;
         let (api, stop, task, _dir) = serve(&auth).await;
         let token = signer.token(&tenantless());
         let (status, body, _) = api.post("/tasks/process", Some(&token), &json!({})).await;
         assert_eq!(status, expected, "allowed: {allowed}: {body}");
-        let seed = json!({"path": "/fixture/process", "data": {}, "task_execution": "EXPORT_VOTERS"});
+        let seed =
+            json!({"path": "/fixture/process", "data": {}, "task_execution": "EXPORT_VOTERS"});
         let (status, body, _) = api.post("/plugin", Some(&token), &seed).await;
         assert_eq!(status, if allowed { 200 } else { 403 }, "{body}");
         // Plugin calls are not tenant-owned work: they are answered either way.
-        assert_eq!(api.post("/fixture/echo", Some(&token), &json!({})).await.0, 200);
+        assert_eq!(
+            api.post("/fixture/echo", Some(&token), &json!({})).await.0,
+            200
+        );
         stop.send(()).unwrap();
         task.await.unwrap();
     }
@@ -285,12 +370,22 @@ async fn the_server_s_fields_in_a_caller_s_data_are_replaced_or_removed_on_every
     let (status, echoed, _) = api.post("/fixture/echo", token, &forged).await;
     assert_eq!(status, 200);
     verified(&echoed);
-    assert!(echoed.get("task_execution").is_none() && echoed.get("document_id").is_none(), "{echoed}");
+    assert!(
+        echoed.get("task_execution").is_none() && echoed.get("document_id").is_none(),
+        "{echoed}"
+    );
     let (_, seed, _) = api
-        .post("/plugin", token, &json!({"path": "/fixture/echo", "data": forged}))
+        .post(
+            "/plugin",
+            token,
+            &json!({"path": "/fixture/echo", "data": forged}),
+        )
         .await;
     verified(&seed["data"]);
-    assert!(seed["data"].get("task_execution").is_none() && seed["data"].get("document_id").is_none(), "{seed}");
+    assert!(
+        seed["data"].get("task_execution").is_none() && seed["data"].get("document_id").is_none(),
+        "{seed}"
+    );
 
     // A task by name: the plugin never sees the forged fields.
     let (status, queued, _) = api.post("/tasks/process", token, &forged).await;
@@ -303,7 +398,8 @@ async fn the_server_s_fields_in_a_caller_s_data_are_replaced_or_removed_on_every
     assert_eq!(claims["sub"], "caller-1");
 
     // A task through POST /plugin: the server's record and no document unless generated.
-    let seed_task = json!({"path": "/fixture/process", "data": forged, "task_execution": "EXPORT_VOTERS"});
+    let seed_task =
+        json!({"path": "/fixture/process", "data": forged, "task_execution": "EXPORT_VOTERS"});
     let (status, answer, _) = api.post("/plugin", token, &seed_task).await;
     assert_eq!(status, 200, "{answer}");
     let answer: Value = serde_json::from_str(answer["data"].as_str().unwrap()).unwrap();
@@ -323,9 +419,17 @@ async fn without_auth_forged_claims_are_removed() {
     let forged = json!({"claims": claims(TENANT_A, &["admin-user"]).to_string(), "kept": 1});
     let (status, echoed, _) = api.post("/fixture/echo", None, &forged).await;
     assert_eq!(status, 200);
-    assert_eq!(echoed, json!({"kept": 1}), "no claims are injected, none are taken from the body");
+    assert_eq!(
+        echoed,
+        json!({"kept": 1}),
+        "no claims are injected, none are taken from the body"
+    );
     let (_, seed, _) = api
-        .post("/plugin", None, &json!({"path": "/fixture/claims", "data": forged}))
+        .post(
+            "/plugin",
+            None,
+            &json!({"path": "/fixture/claims", "data": forged}),
+        )
         .await;
     assert_eq!(seed["data"]["claims"], Value::Null, "{seed}");
     stop.send(()).unwrap();
@@ -337,7 +441,11 @@ async fn without_auth_a_bind_beyond_loopback_refuses_to_start_unless_allowed() {
     let dir = deployment("", &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
     let server = Server::assemble(options(&dir), None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
-    let refused = server.serve(listener, async {}).await.unwrap_err().to_string();
+    let refused = server
+        .serve(listener, async {})
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("without an [auth] section"), "{refused}");
     assert!(refused.contains("allow_unauthenticated"), "{refused}");
 
@@ -371,7 +479,10 @@ async fn each_tenant_has_its_own_limits_of_calls_and_queued_tasks() {
     // One call of A in flight: A's next call waits its turn (429), B's is answered.
     let slow = {
         let (api, a) = (api.clone(), a.clone());
-        tokio::spawn(async move { api.post("/fixture/wait", Some(&a), &json!({"ms": 1500})).await })
+        tokio::spawn(async move {
+            api.post("/fixture/wait", Some(&a), &json!({"ms": 1500}))
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, body, headers) = api.post("/fixture/echo", Some(&a), &json!({})).await;
@@ -383,7 +494,9 @@ async fn each_tenant_has_its_own_limits_of_calls_and_queued_tasks() {
 
     // Two tasks of A not final: A's third is refused and nothing recorded; B's is queued.
     for _ in 0..2 {
-        let (status, body, _) = api.post("/tasks/wait", Some(&a), &json!({"ms": 1500})).await;
+        let (status, body, _) = api
+            .post("/tasks/wait", Some(&a), &json!({"ms": 1500}))
+            .await;
         assert_eq!(status, 202, "{body}");
     }
     let (status, body, headers) = api.post("/tasks/process", Some(&a), &json!({})).await;
@@ -391,7 +504,10 @@ async fn each_tenant_has_its_own_limits_of_calls_and_queued_tasks() {
     assert_eq!(headers["retry-after"], "1");
     let (_, list, _) = api.get("/tasks", Some(&a)).await;
     assert_eq!(ids(&list).len(), 2, "the refused task left no record");
-    assert_eq!(api.post("/tasks/process", Some(&b), &json!({})).await.0, 202);
+    assert_eq!(
+        api.post("/tasks/process", Some(&b), &json!({})).await.0,
+        202
+    );
     stop.send(()).unwrap();
     task.await.unwrap();
 }
@@ -401,13 +517,19 @@ async fn a_full_in_process_queue_refuses_with_retry_after() {
     let config = "[tasks]\nconcurrency = 1\nqueue_capacity = 1\n";
     let (api, stop, task, _dir) = serve(config).await;
     // The first runs, the second waits in the one place, the third finds none.
-    assert_eq!(api.post("/tasks/wait", None, &json!({"ms": 1500})).await.0, 202);
+    assert_eq!(
+        api.post("/tasks/wait", None, &json!({"ms": 1500})).await.0,
+        202
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(api.post("/tasks/process", None, &json!({})).await.0, 202);
     let (status, body, headers) = api.post("/tasks/process", None, &json!({})).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(headers["retry-after"], "1");
-    assert!(body["error"].as_str().unwrap().contains("queue is full"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("queue is full"),
+        "{body}"
+    );
     let (_, list, _) = api.get("/tasks", None).await;
     assert_eq!(ids(&list).len(), 2, "the refused task left no record");
     stop.send(()).unwrap();
@@ -416,7 +538,13 @@ async fn a_full_in_process_queue_refuses_with_retry_after() {
 
 /// Asserts an answer is a 503 that names the failing part and the request id, and none of
 /// `secrets` (hosts, ports, users, vhosts, databases, paths).
-fn names_no_infrastructure(status: u16, body: &Value, headers: &reqwest::header::HeaderMap, part: &str, secrets: &[&str]) {
+fn names_no_infrastructure(
+    status: u16,
+    body: &Value,
+    headers: &reqwest::header::HeaderMap,
+    part: &str,
+    secrets: &[&str],
+) {
     assert_eq!(status, 503, "{body}");
     let text = body.to_string();
     assert!(body["error"].as_str().unwrap().contains(part), "{body}");
@@ -438,7 +566,15 @@ async fn an_unreachable_queue_is_answered_without_its_host_user_or_vhost() {
         &body,
         &headers,
         "task queue",
-        &["127.0.0.1", ":1/", "plugmill_hidden_user", "hidden_password", "hidden_vhost", "amqp", &path],
+        &[
+            "127.0.0.1",
+            ":1/",
+            "plugmill_hidden_user",
+            "hidden_password",
+            "hidden_vhost",
+            "amqp",
+            &path,
+        ],
     );
     stop.send(()).unwrap();
     task.await.unwrap();
@@ -475,14 +611,23 @@ async fn unreachable_records_are_answered_without_their_host_user_database_or_pa
     assert_eq!(status, 202, "{queued}");
     forwarding.abort();
     let _ = forwarding.await;
-    let (status, body, headers) = api.get(&format!("/tasks/{}", queued["id"].as_str().unwrap()), None).await;
+    let (status, body, headers) = api
+        .get(&format!("/tasks/{}", queued["id"].as_str().unwrap()), None)
+        .await;
     let (port, path) = (format!(":{port}"), dir.path().display().to_string());
     names_no_infrastructure(
         status,
         &body,
         &headers,
         "task records",
-        &["127.0.0.1", &port, "postgres", &schema, "search_path", &path],
+        &[
+            "127.0.0.1",
+            &port,
+            "postgres",
+            &schema,
+            "search_path",
+            &path,
+        ],
     );
     stop.send(()).unwrap();
     task.await.unwrap();
@@ -491,4 +636,3 @@ async fn unreachable_records_are_answered_without_their_host_user_database_or_pa
         .await
         .unwrap();
 }
-

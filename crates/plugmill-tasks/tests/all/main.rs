@@ -42,7 +42,11 @@ pub async fn host(dir: &TempDir) -> Host {
 /// The record `id` once it is final (or a panic after 60 s).
 pub async fn final_record(tasks: &Tasks, id: &str) -> TaskRecord {
     for _ in 0..1200 {
-        let record = tasks.get(id, &Scope::All).await.unwrap().expect("the record exists");
+        let record = tasks
+            .get(id, &Scope::All)
+            .await
+            .unwrap()
+            .expect("the record exists");
         if record.status.is_final() {
             return record;
         }

@@ -140,7 +140,10 @@ async fn tasks_still_queued_at_shutdown_are_recorded_and_run_at_the_next_start()
         Status::Success,
     );
     for id in &left {
-        let record = expect(tasks.get(id, &Scope::All).await.unwrap().unwrap(), Status::InProgress);
+        let record = expect(
+            tasks.get(id, &Scope::All).await.unwrap().unwrap(),
+            Status::InProgress,
+        );
         assert!(
             log_texts(&record)
                 .iter()

@@ -36,8 +36,13 @@ async fn postgres() -> (Pool, sqlx::PgPool, String) {
         .execute(&admin)
         .await
         .unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}");
-    (DatabaseSpec::from_url(&url).unwrap().connect_lazy(), admin, schema)
+    let url =
+        format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}");
+    (
+        DatabaseSpec::from_url(&url).unwrap().connect_lazy(),
+        admin,
+        schema,
+    )
 }
 
 fn sqlite(dir: &tempfile::TempDir) -> Pool {
@@ -54,11 +59,20 @@ async fn a_scope_sees_and_changes_only_its_tenant_s_records(pool: Pool) {
     let orphan = created(&store, None).await;
 
     assert!(store.get(&a_task, &a).await.unwrap().is_some());
-    assert!(store.get(&a_task, &b).await.unwrap().is_none(), "B does not see A's");
-    assert!(store.get(&orphan, &a).await.unwrap().is_none(), "nor a record of no tenant");
+    assert!(
+        store.get(&a_task, &b).await.unwrap().is_none(),
+        "B does not see A's"
+    );
+    assert!(
+        store.get(&orphan, &a).await.unwrap().is_none(),
+        "nor a record of no tenant"
+    );
     assert!(store.get(&orphan, &Scope::All).await.unwrap().is_some());
 
-    assert!(!store.cancel(&a_task, &b).await.unwrap(), "B cannot cancel A's");
+    assert!(
+        !store.cancel(&a_task, &b).await.unwrap(),
+        "B cannot cancel A's"
+    );
     let untouched = store.get(&a_task, &Scope::All).await.unwrap().unwrap();
     assert_eq!(untouched.status, Status::InProgress);
     assert!(store.cancel(&a_task, &a).await.unwrap());
@@ -67,8 +81,14 @@ async fn a_scope_sees_and_changes_only_its_tenant_s_records(pool: Pool) {
         page.records.into_iter().map(|r| r.id).collect()
     };
     let filter = ListFilter::default();
-    assert_eq!(listed(store.list(&b, &filter).await.unwrap()), [b_task.clone()]);
-    assert_eq!(listed(store.list(&a, &filter).await.unwrap()), [a_task.clone()]);
+    assert_eq!(
+        listed(store.list(&b, &filter).await.unwrap()),
+        [b_task.clone()]
+    );
+    assert_eq!(
+        listed(store.list(&a, &filter).await.unwrap()),
+        [a_task.clone()]
+    );
     let all = listed(store.list(&Scope::All, &filter).await.unwrap());
     assert_eq!(all, [orphan, b_task, a_task], "newest first");
 }
@@ -98,7 +118,8 @@ async fn a_tenant_s_open_records_are_bounded_across_servers_sharing_them() {
     let (pool, admin, schema) = postgres().await;
     // Two stores on two pools: two servers sharing the records.
     let first = Arc::new(RecordStore::open(pool).await.unwrap());
-    let url = format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}");
+    let url =
+        format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}");
     let second = Arc::new(
         RecordStore::open(DatabaseSpec::from_url(&url).unwrap().connect_lazy())
             .await
@@ -106,8 +127,17 @@ async fn a_tenant_s_open_records_are_bounded_across_servers_sharing_them() {
     );
     let attempts: Vec<_> = (0..40)
         .map(|i| {
-            let store = if i % 2 == 0 { first.clone() } else { second.clone() };
-            tokio::spawn(async move { store.create(&task(Some("busy-tenant")), Some(5)).await.unwrap() })
+            let store = if i % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            tokio::spawn(async move {
+                store
+                    .create(&task(Some("busy-tenant")), Some(5))
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut admitted = 0;
@@ -119,10 +149,16 @@ async fn a_tenant_s_open_records_are_bounded_across_servers_sharing_them() {
     assert_eq!(admitted, 5, "exactly the limit, whichever server took them");
     // Another tenant, and tasks of no tenant, are not affected.
     assert!(matches!(
-        first.create(&task(Some("quiet-tenant")), Some(5)).await.unwrap(),
+        first
+            .create(&task(Some("quiet-tenant")), Some(5))
+            .await
+            .unwrap(),
         Created::Yes(_)
     ));
-    assert!(matches!(first.create(&task(None), Some(5)).await.unwrap(), Created::Yes(_)));
+    assert!(matches!(
+        first.create(&task(None), Some(5)).await.unwrap(),
+        Created::Yes(_)
+    ));
     // A record that ends frees its place.
     let page = first
         .list(&Scope::Tenant("busy-tenant".into()), &ListFilter::default())
@@ -130,7 +166,10 @@ async fn a_tenant_s_open_records_are_bounded_across_servers_sharing_them() {
         .unwrap();
     assert!(first.fail(&page.records[0].id, "done").await.unwrap());
     assert!(matches!(
-        second.create(&task(Some("busy-tenant")), Some(5)).await.unwrap(),
+        second
+            .create(&task(Some("busy-tenant")), Some(5))
+            .await
+            .unwrap(),
         Created::Yes(_)
     ));
     drop_schema(&admin, &schema).await;

@@ -83,11 +83,11 @@ async fn a_scope_sees_and_changes_only_its_tenant_s_records(pool: Pool) {
     let filter = ListFilter::default();
     assert_eq!(
         listed(store.list(&b, &filter).await.unwrap()),
-        [b_task.clone()]
+        std::slice::from_ref(&b_task)
     );
     assert_eq!(
         listed(store.list(&a, &filter).await.unwrap()),
-        [a_task.clone()]
+        std::slice::from_ref(&a_task)
     );
     let all = listed(store.list(&Scope::All, &filter).await.unwrap());
     assert_eq!(all, [orphan, b_task, a_task], "newest first");

@@ -20,13 +20,15 @@ command -v wrk >/dev/null || { echo "needs wrk (apt install wrk)" >&2; exit 1; }
 rustup target add wasm32-wasip2 >/dev/null
 
 wasmtime="$cache/wasmtime/bin/wasmtime"
-if [[ ! -x $wasmtime ]]; then
+# PLUGMILL_BENCH_SKIP_WASMTIME=1: plugmill's rows only, as ratios to its first row.
+skip_wasmtime=${PLUGMILL_BENCH_SKIP_WASMTIME:-}
+if [[ -z $skip_wasmtime && ! -x $wasmtime ]]; then
     echo "==> installing wasmtime-cli 48 into $cache (once)"
     cargo install wasmtime-cli --version 48.0.8 --locked --root "$cache/wasmtime"
 fi
 echo "==> building the wasi:http echo component and plugmill"
-cargo build --quiet --release --target wasm32-wasip2 --manifest-path benches/http-echo/Cargo.toml \
-    --target-dir target/bench-http
+[[ -n $skip_wasmtime ]] || cargo build --quiet --release --target wasm32-wasip2 \
+    --manifest-path benches/http-echo/Cargo.toml --target-dir target/bench-http
 cargo build --quiet --profile bench -p plugmill-cli -p test-plugins
 echo_wasm=target/bench-http/wasm32-wasip2/release/http_echo.wasm
 fixture=$(ls target/test-plugins/wasm32-wasip2/release/http_fixture.wasm)
@@ -120,9 +122,11 @@ start_plugmill() {
 }
 
 printf '%-52s %12s %10s %10s %8s\n' server requests/s p50 p99 ratio
-"$wasmtime" serve -S cli --addr 127.0.0.1:18081 "$echo_wasm" 2>/dev/null & pid=$!
-load "wasmtime serve (instance/request)" http://127.0.0.1:18081/ "$route_plain"
-kill $pid
+if [[ -z $skip_wasmtime ]]; then
+    "$wasmtime" serve -S cli --addr 127.0.0.1:18081 "$echo_wasm" 2>/dev/null & pid=$!
+    load "wasmtime serve (instance/request)" http://127.0.0.1:18081/ "$route_plain"
+    kill $pid
+fi
 pid=$(start_plugmill "" 18082)
 load "plugmill route, no token" http://127.0.0.1:18082/fixture/echo "$route_plain"
 load "plugmill POST /plugin, no token" http://127.0.0.1:18082/plugin "$seed_plain"

@@ -10,6 +10,7 @@ mod host_extension;
 mod instances;
 mod integrity;
 mod json_bridge;
+mod layers;
 mod loading;
 mod logs;
 mod reload;

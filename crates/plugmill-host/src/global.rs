@@ -8,14 +8,27 @@ use tokio::sync::OnceCell;
 
 use crate::{Host, HostError, HostOptions};
 
-/// The host behind the process-wide manager, kept for its source.
-static HOST: OnceCell<Result<Host, String>> = OnceCell::const_new();
+/// The host behind the process-wide manager, kept for its source, or why it failed.
+static HOST: OnceCell<Result<Host, InitError>> = OnceCell::const_new();
+
+/// Why [`init_plugin_manager`] failed: the same failure on every call.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct InitError(Arc<HostError>);
+
+impl InitError {
+    /// What failed: reading the configuration, opening the source, building the manager or
+    /// the first load.
+    pub fn host_error(&self) -> &HostError {
+        &self.0
+    }
+}
 
 /// Assembles the process-wide manager from the environment ([`HostOptions::from_env`] and
 /// `./plugmill.toml` or `PLUGMILL_CONFIG`), loads its plugins and installs it, so that
 /// [`plugmill::get_plugin_manager`] answers it anywhere in the process. Calling it again
 /// returns the same manager (or the same failure). Rejected plugins are logged.
-pub async fn init_plugin_manager() -> Result<Arc<PluginManager>, HostError> {
+pub async fn init_plugin_manager() -> Result<Arc<PluginManager>, InitError> {
     let host = HOST
         .get_or_init(|| async {
             match Host::start(&HostOptions::from_env()).await {
@@ -28,15 +41,14 @@ pub async fn init_plugin_manager() -> Result<Arc<PluginManager>, HostError> {
                     Ok(host)
                 }
                 Err(error) => {
-                    let reason = error.to_string();
-                    let _ = plugmill::set_plugin_manager_failure(&reason);
-                    Err(reason)
+                    let _ = plugmill::set_plugin_manager_failure(&error);
+                    Err(InitError(Arc::new(error)))
                 }
             }
         })
         .await;
     match host {
         Ok(host) => Ok(host.manager().clone()),
-        Err(reason) => Err(HostError::Build(anyhow::anyhow!("{reason}"))),
+        Err(error) => Err(error.clone()),
     }
 }

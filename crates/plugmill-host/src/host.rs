@@ -35,9 +35,10 @@ pub enum HostError {
         /// What is wrong with it.
         message: String,
     },
-    /// The engine or the linker could not be built.
+    /// The manager could not be built (unusable settings, the engine, the linker, the
+    /// precompiled cache).
     #[error("cannot build the plugin manager: {0:#}")]
-    Build(anyhow::Error),
+    Build(#[source] plugmill::BuildError),
 }
 
 /// A manager with the standard capabilities and its plugin source, configured from a

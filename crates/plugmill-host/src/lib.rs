@@ -38,7 +38,7 @@ mod reloader;
 mod signals;
 mod source;
 
-pub use global::init_plugin_manager;
+pub use global::{init_plugin_manager, InitError};
 pub use host::{assemble_manager, source_url, Host, HostError};
 pub use logging::{flush_logging, init_logging, DEFAULT_LOG_FILTER};
 pub use options::{CacheChoice, HostOptions};

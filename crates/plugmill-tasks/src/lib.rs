@@ -29,7 +29,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugmill::capabilities::database::{DatabaseSpec, Pool};
+use plugmill::capabilities::database::{DatabaseSpec, Databases, Pool};
 use plugmill::config::ConfigError;
 use plugmill_host::Host;
 
@@ -226,7 +226,9 @@ impl Tasks {
 pub async fn open_records(host: &Host, settings: &TaskSettings) -> Result<RecordStore, TaskError> {
     let pool = match &settings.records {
         RecordsAt::Database(name) => {
-            host.manager().databases().pool(name).await.ok_or_else(|| {
+            let databases = host.manager().capability::<Databases>();
+            let databases = databases.unwrap_or_default();
+            databases.pool(name).await.ok_or_else(|| {
                 host.config().error(format!(
                     "[tasks] records: `{name}` is not a database under [databases]"
                 ))

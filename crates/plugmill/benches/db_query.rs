@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use plugmill::capabilities::database::{Backend, DatabaseSpec, Pool};
+use plugmill::capabilities::database::{Backend, DatabaseSpec, Databases, Pool};
 use plugmill::source::LocalDirectory;
 use plugmill::PluginManager;
 use serde_json::json;
@@ -46,8 +46,10 @@ fn spec() -> DatabaseSpec {
 fn manager(tokio: &Tokio, dir: &std::path::Path, warm: bool) -> Arc<PluginManager> {
     let mut builder = PluginManager::builder()
         .call_timeout(Duration::from_secs(60))
-        .database("hasura", spec())
-        .grant_database("bench-db", "hasura");
+        .with_capability(|databases: &mut Databases| {
+            databases.insert("hasura", spec());
+            databases.grant("bench-db", "hasura");
+        });
     if warm {
         builder = builder.warm_instances("bench-db", 4);
     }
@@ -78,7 +80,10 @@ fn db_query(c: &mut Criterion) {
     std::fs::copy(test_plugins::BENCH_DB, dir.path().join("bench_db.wasm")).unwrap();
     let fresh = manager(&tokio, dir.path(), false);
     let warm = manager(&tokio, dir.path(), true);
-    let Some(Pool::Postgres(pool)) = tokio.block_on(fresh.databases().pool("hasura")) else {
+    let databases = fresh
+        .capability::<Databases>()
+        .expect("the database capability");
+    let Some(Pool::Postgres(pool)) = tokio.block_on(databases.pool("hasura")) else {
         panic!("hasura is a PostgreSQL pool")
     };
 

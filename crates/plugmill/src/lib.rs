@@ -10,6 +10,10 @@
 //! source ──> loader ──> registry ──> dispatch ──> runtime ──> capabilities
 //! ```
 //!
+//! Its modules import downward only (`tests/all/layers.rs` checks it from the source):
+//! `dispatch` > `registry` > `loader` > `plugin` > `runtime` > `capabilities` > `call` >
+//! `host` > `config`, `grants`, `source` and the small helpers.
+//!
 //! - [`source`]: where plugin bytes come from: a directory, or an S3 bucket prefix
 //!   (feature `s3`).
 //! - loader: verify ([`signing`]), compile in parallel (or load from the precompiled cache),
@@ -17,11 +21,15 @@
 //!   [`Rejection`] (and its [`RejectionCode`]) per file that did not load.
 //! - registry: the immutable hook/route/task tables ([`Registry`]), swapped atomically on
 //!   reload ([`PluginManager::reload`], [`PluginManager::watch`]).
-//! - dispatch: [`PluginManager`], the calls an application makes: hooks, routes, tasks,
-//!   typed ([`typed_hooks!`]), dynamic and JSON; failures are a [`CallError`] that says who
-//!   is at fault.
-//! - runtime: the wasmtime engine ([`Runtime`]), the per-call store ([`HostState`]), limits
-//!   ([`RuntimeOptions`]) and instance reuse.
+//! - dispatch: [`PluginManager`], the calls an application makes: hooks, routes (resolved
+//!   once into a [`RouteMatch`]), tasks, typed ([`typed_hooks!`]), dynamic and JSON; failures
+//!   are a [`CallError`] that says who is at fault.
+//! - plugin: one loaded [`Plugin`], its [`Manifest`], and the call path of its exports.
+//! - runtime: the wasmtime engine ([`Runtime`]), the stores calls run in, limits
+//!   ([`RuntimeOptions`]) and instance reuse (a stock of ready instances, or warm instances).
+//! - call: how a call ends: [`CallError`] and the [`CallObserver`] that hears of it.
+//! - host: the data of every store ([`HostState`]) and the contract capabilities plug into
+//!   ([`capabilities::Capability`]).
 //! - [`capabilities`]: what plugins may import beyond WASI, one unit each: the database
 //!   (feature `database`), authorization, variables, and the embedder's own.
 //!
@@ -50,34 +58,33 @@ pub mod config;
 pub mod grants;
 pub mod source;
 
+mod call;
 mod dispatch;
 mod files;
 mod global;
+mod host;
 mod loader;
 mod plugin;
 mod redact;
 mod registry;
 mod runtime;
 
-pub use dispatch::observe::{CallObserver, CallOutcome, FinishedCall, InstanceSource};
+pub use call::{CallError, CallObserver, CallOutcome, FinishedCall, InstanceSource};
+pub use dispatch::builder::{BuildError, ManagerBuilder};
 pub use dispatch::reload::Watch;
 pub use dispatch::typed::HookReturn;
-pub use dispatch::{CallError, HookResults, ManagerBuilder, PluginManager, PluginOutcome};
+pub use dispatch::{HookResults, PluginManager, PluginOutcome};
 pub use global::{get_plugin_manager, set_plugin_manager, set_plugin_manager_failure, GlobalError};
+pub use host::{DeadlineExceeded, DirGrant, HostState, MemoryLimitExceeded, WasiGrants};
 pub use loader::inspect::{Inspection, InspectionItem};
-pub use loader::manifest::{Manifest, Route};
 pub use loader::{
     CacheProblem, CacheReport, Changes, LoadError, LoadReport, LoadWarning, Rejection,
     RejectionCode, UnknownImports,
 };
-pub use plugin::{Plugin, PluginStats, PluginSummary};
-pub use registry::{Listing, Registry, RouteListing, RouteTarget, TaskTarget};
-pub use runtime::sandbox::{DirGrant, WasiGrants};
-pub use runtime::stock::DEFAULT_INSTANCE_STOCK;
-pub use runtime::{
-    Allocation, AllocationKind, DeadlineExceeded, HostState, MemoryLimitExceeded, PoolingTuning,
-    Runtime, RuntimeOptions,
-};
+pub use plugin::{Manifest, Plugin, PluginStats, PluginSummary, Route};
+pub use registry::{Listing, Registry, RouteListing, RouteMatch, RouteTarget, TaskTarget};
+pub use runtime::instances::DEFAULT_INSTANCE_STOCK;
+pub use runtime::{Allocation, AllocationKind, PoolingTuning, Runtime, RuntimeOptions};
 
 /// Signing plugins and checking their signatures: ed25519 keys and detached `.sig` files
 /// (base64), and sha256 digests for pins.
@@ -94,9 +101,9 @@ pub use redact::redact_secrets;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::dispatch::check::{check_args, conforms};
     pub use crate::dispatch::json::{answer_to_json, json_to_args, json_to_val, val_to_json};
-    pub use crate::loader::manifest::check_manifest;
+    pub use crate::plugin::check::{check_args, conforms};
+    pub use crate::plugin::manifest::check_manifest;
 
     /// Checks a plugin's bytes and signature against `policy`, as the loader does.
     pub fn verify(

@@ -47,6 +47,7 @@
 //! belong to the server and the task workers. Keys nobody reads are errors, and every error
 //! names the file, the line and the key.
 
+pub(crate) mod names;
 mod sections;
 pub mod values;
 
@@ -273,7 +274,7 @@ impl HostConfig {
         config.source = file.to_string();
         config.text = ConfigText(text.to_string());
         for name in config.plugins.keys().filter(|n| n.as_str() != "*") {
-            crate::loader::manifest::check_plugin_name(name)
+            names::check_plugin_name(name)
                 .map_err(|problem| config.error(format!("[plugins.{name}]: {problem}")))?;
         }
         Ok(config)

@@ -9,15 +9,18 @@ use std::time::Duration;
 use plugmill_precompiled::PrecompiledCache;
 use wasmtime::component::Linker;
 
+use plugmill_precompiled::CacheError;
+
 use super::PluginManager;
+use crate::call::CallObserver;
 use crate::capabilities::{self, Capability};
 use crate::config::values::check_count;
 use crate::config::{ConfigError, HostConfig, PluginConfig, UnknownImportsConfig};
-use crate::grants::Merge as _;
+use crate::grants::{Merge as _, EVERY_PLUGIN};
+use crate::host::{DirGrant, HostState, WasiGrants};
+use crate::loader::integrity::{read_key_file, KeyError};
 use crate::loader::{LoadOptions, PluginSettings, UnknownImports};
-use crate::runtime::sandbox::DirGrant;
-use crate::runtime::sandbox::WasiGrants;
-use crate::runtime::{bounds, Allocation, HostState, LinkerExtension, Runtime, RuntimeOptions};
+use crate::runtime::{bounds, Allocation, LinkerExtension, Runtime, RuntimeOptions};
 
 /// The largest `max_plugin_size` accepted: 1 GiB.
 const MAX_PLUGIN_SIZE: u64 = 1 << 30;
@@ -51,7 +54,33 @@ pub struct ManagerBuilder {
     capabilities: Vec<Box<dyn Capability>>,
     extensions: Vec<LinkerExtension>,
     cache_dir: Option<PathBuf>,
-    observer: Option<Arc<dyn super::observe::CallObserver>>,
+    observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// Why [`ManagerBuilder::build`] could not build a manager.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Settings that would overflow, size memory beyond reason or make no sense: one message
+    /// per setting.
+    #[error("unusable settings: {}", .0.join("; "))]
+    Settings(Vec<String>),
+    /// A capability refused its configuration (a grant of a database that does not exist).
+    #[error(transparent)]
+    Capability(#[from] ConfigError),
+    /// The precompiled cache directory cannot be used.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// The engine, the linker or a host interface could not be set up.
+    #[error(transparent)]
+    Runtime(anyhow::Error),
+}
+
+impl PluginManager {
+    /// A builder with the secure defaults.
+    pub fn builder() -> ManagerBuilder {
+        ManagerBuilder::new()
+    }
 }
 
 impl Default for ManagerBuilder {
@@ -75,7 +104,7 @@ impl ManagerBuilder {
     }
 
     /// Reports every call, when it ends, to `observer` (for metrics).
-    pub fn observer(mut self, observer: Arc<dyn super::observe::CallObserver>) -> Self {
+    pub fn observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
         self.observer = Some(observer);
         self
     }
@@ -87,6 +116,17 @@ impl ManagerBuilder {
         self.capabilities
             .retain(|existing| std::any::Any::type_id(existing.as_ref()) != type_id);
         self.capabilities.push(Box::new(capability));
+        self
+    }
+
+    /// Configures the capability of type `C` in code with `configure`, e.g.
+    /// `.with_capability(|databases: &mut Databases| databases.insert("hasura", spec))`; it
+    /// is added with its default configuration if the builder has none.
+    pub fn with_capability<C: Capability + Default>(
+        mut self,
+        configure: impl FnOnce(&mut C),
+    ) -> Self {
+        configure(self.capability_mut::<C>());
         self
     }
 
@@ -191,7 +231,7 @@ impl ManagerBuilder {
 
     /// Keep up to `instances` never-used instances of `plugin` ready, made and torn down in
     /// the background once the plugin has been called (default
-    /// [`DEFAULT_INSTANCE_STOCK`](crate::runtime::stock::DEFAULT_INSTANCE_STOCK)); 0 makes each
+    /// [`DEFAULT_INSTANCE_STOCK`](crate::DEFAULT_INSTANCE_STOCK)); 0 makes each
     /// call instantiate and tear down its own instance. Calls still never share an instance.
     pub fn instance_stock(mut self, plugin: &str, instances: usize) -> Self {
         self.settings(plugin).instance_stock = Some(instances);
@@ -200,13 +240,13 @@ impl ManagerBuilder {
 
     /// An instance stock for every plugin without a setting of its own.
     pub fn instance_stock_for_all(mut self, instances: usize) -> Self {
-        self.settings(crate::grants::EVERY_PLUGIN).instance_stock = Some(instances);
+        self.settings(EVERY_PLUGIN).instance_stock = Some(instances);
         self
     }
 
     /// Warm instances for every plugin without a setting of its own.
     pub fn warm_instances_for_all(mut self, instances: usize) -> Self {
-        self.settings(crate::grants::EVERY_PLUGIN).warm_instances = Some(instances);
+        self.settings(EVERY_PLUGIN).warm_instances = Some(instances);
         self
     }
 
@@ -250,21 +290,15 @@ impl ManagerBuilder {
     }
 
     /// Trusts signatures made with this ed25519 public key (base64).
-    pub fn trust_public_key(mut self, public_key: &str) -> anyhow::Result<Self> {
-        self.load
-            .trust
-            .trust_key(public_key)
-            .map_err(anyhow::Error::msg)?;
+    pub fn trust_public_key(mut self, public_key: &str) -> Result<Self, KeyError> {
+        self.load.trust.trust_key(public_key)?;
         Ok(self)
     }
 
     /// Pins the plugin file called `file_name` to a sha256 digest (hex): any other content is
     /// rejected before it is compiled.
-    pub fn pin_sha256(mut self, file_name: &str, sha256_hex: &str) -> anyhow::Result<Self> {
-        self.load
-            .trust
-            .pin(file_name, sha256_hex)
-            .map_err(anyhow::Error::msg)?;
+    pub fn pin_sha256(mut self, file_name: &str, sha256_hex: &str) -> Result<Self, KeyError> {
+        self.load.trust.pin(file_name, sha256_hex)?;
         Ok(self)
     }
 
@@ -339,7 +373,7 @@ impl ManagerBuilder {
                 .map_err(|e| config.error(format!("[trust] public_keys: {e}")))?;
         }
         for file in &trust.public_key_files {
-            let key = crate::loader::integrity::read_key_file(file)
+            let key = read_key_file(file)
                 .map_err(|e| config.error(format!("[trust] public_key_files: {e}")))?;
             self.load.trust.trust_key(&key).map_err(|e| {
                 config.error(format!(
@@ -367,7 +401,7 @@ impl ManagerBuilder {
 
     /// Builds the engine and the linker: checks every setting and every capability's
     /// configuration, then links WASI, the capabilities and the embedder's interfaces.
-    pub fn build(mut self) -> anyhow::Result<PluginManager> {
+    pub fn build(mut self) -> Result<PluginManager, BuildError> {
         let mut problems = self.runtime.problems();
         for (plugin, settings) in self.load.settings.iter() {
             problems.extend(
@@ -385,7 +419,7 @@ impl ManagerBuilder {
             problems.push(problem);
         }
         if !problems.is_empty() {
-            anyhow::bail!("unusable settings: {}", problems.join("; "));
+            return Err(BuildError::Settings(problems));
         }
         for capability in &self.capabilities {
             capability.check()?;
@@ -396,7 +430,8 @@ impl ManagerBuilder {
             self.capabilities,
             &self.extensions,
             self.observer,
-        )?;
+        )
+        .map_err(BuildError::Runtime)?;
         let mut load = self.load;
         if let Some(dir) = &self.cache_dir {
             let cache = PrecompiledCache::open(dir, runtime.engine())?

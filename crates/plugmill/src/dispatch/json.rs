@@ -18,7 +18,8 @@ use serde_json::{Map, Number, Value};
 use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{Type, Val};
 
-use crate::loader::signature::describe_type;
+use crate::plugin::check::kind;
+use crate::plugin::signature::describe_type;
 
 /// Converts JSON arguments for `func`, one array element per parameter.
 pub fn json_to_args(func: &ComponentFunc, args: &[Value]) -> Result<Vec<Val>, String> {
@@ -320,7 +321,7 @@ pub fn val_to_json(val: &Val) -> Value {
         Val::Result(Err(payload)) => tagged("err", payload.as_deref()),
         Val::Flags(names) => Value::Array(names.iter().cloned().map(Value::String).collect()),
         Val::Resource(_) | Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => {
-            Value::String(format!("<{}>", super::check::kind(val)))
+            Value::String(format!("<{}>", kind(val)))
         }
     }
 }

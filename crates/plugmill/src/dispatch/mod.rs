@@ -3,20 +3,16 @@
 //! - hooks: every registered plugin, concurrently, one [`PluginOutcome`] each; dynamic
 //!   ([`PluginManager::call_hook`]), JSON ([`PluginManager::call_hook_json`]) and typed
 //!   ([`PluginManager::call_hook_typed`], [`typed_hooks!`](crate::typed_hooks));
-//! - routes: the one handler, JSON in and out ([`PluginManager::call_route`]);
+//! - routes: the one handler, JSON in and out, resolved once ([`PluginManager::match_route`],
+//!   [`PluginManager::call_matched`]; [`PluginManager::call_route`] does both);
 //! - tasks: every registered handler ([`PluginManager::execute_task`]);
 //! - loading and hot reload ([`reload`]): [`PluginManager::load`], [`PluginManager::reload`],
 //!   [`PluginManager::watch`].
 
 pub mod builder;
-pub mod check;
-pub mod error;
 pub mod json;
 pub mod reload;
 pub mod typed;
-
-mod invoke;
-pub mod observe;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -24,13 +20,15 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 use wasmtime::component::{ComponentNamedList, Lift, Lower, Val};
 
-pub use builder::ManagerBuilder;
-pub use error::CallError;
-
+use crate::call::CallError;
+use crate::capabilities::Capability;
 use crate::loader::{self, LoadOptions};
+use crate::plugin::invoke::{call_dynamic, call_typed};
+use crate::plugin::signature::describe_func;
 use crate::plugin::Plugin;
-use crate::registry::Registry;
+use crate::registry::{Registry, RouteMatch};
 use crate::runtime::Runtime;
+use crate::source::{FetchLimits, PluginArtifact};
 
 /// The outcome of a call on one plugin.
 #[derive(Debug, Clone)]
@@ -64,11 +62,6 @@ pub struct PluginManager {
 }
 
 impl PluginManager {
-    /// A builder with the secure defaults.
-    pub fn builder() -> ManagerBuilder {
-        ManagerBuilder::new()
-    }
-
     pub(crate) fn new(runtime: Arc<Runtime>, load_options: LoadOptions) -> Self {
         Self {
             runtime,
@@ -78,9 +71,9 @@ impl PluginManager {
         }
     }
 
-    /// The capability of type `C`, when the manager has it (for the embedder's own use of
-    /// its state, e.g. the database pools).
-    pub fn capability<C: crate::capabilities::Capability>(&self) -> Option<Arc<C>> {
+    /// The capability of type `C`, when the manager has it: for the embedder's own use of
+    /// its state, e.g. `manager.capability::<Databases>()` for the database pools.
+    pub fn capability<C: Capability>(&self) -> Option<Arc<C>> {
         self.runtime.shared().get::<C>()
     }
 
@@ -107,15 +100,12 @@ impl PluginManager {
 
     /// Inspects one plugin file (bytes and signature) without registering it, with the checks
     /// and settings a load would apply: a valid inspection means it would load.
-    pub async fn inspect(
-        &self,
-        artifact: crate::source::PluginArtifact,
-    ) -> loader::inspect::Inspection {
+    pub async fn inspect(&self, artifact: PluginArtifact) -> loader::inspect::Inspection {
         loader::inspect::inspect(&self.runtime, &self.load_options, artifact).await
     }
 
     /// How much a source may read of each file, as configured.
-    pub fn fetch_limits(&self) -> crate::source::FetchLimits {
+    pub fn fetch_limits(&self) -> FetchLimits {
         self.load_options.limits
     }
 
@@ -125,13 +115,13 @@ impl PluginManager {
         let registry = self.registry();
         let plugins = registry.hook(hook);
         if let [plugin] = plugins {
-            let result = plugin.call_dynamic(&self.runtime, hook, args).await;
+            let result = call_dynamic(plugin, &self.runtime, hook, args).await;
             return one_outcome(plugin, result);
         }
         let args: Arc<[Val]> = args.into();
         self.on_each(plugins, hook, move |runtime, plugin, hook| {
             let args = args.clone();
-            async move { plugin.call_dynamic(&runtime, &hook, &args).await }
+            async move { call_dynamic(&plugin, &runtime, &hook, &args).await }
         })
         .await
     }
@@ -163,25 +153,42 @@ impl PluginManager {
         let registry = self.registry();
         let plugins = registry.hook(hook);
         if let [plugin] = plugins {
-            let result = plugin.call_typed::<P, R>(&self.runtime, hook, args).await;
+            let result = call_typed::<P, R>(plugin, &self.runtime, hook, args).await;
             return one_outcome(plugin, result);
         }
         self.on_each(plugins, hook, move |runtime, plugin, hook| {
             let args = args.clone();
-            async move { plugin.call_typed::<P, R>(&runtime, &hook, args).await }
+            async move { call_typed::<P, R>(&plugin, &runtime, &hook, args).await }
         })
         .await
     }
 
     /// Calls the handler of route `path` with `data` (serialized to a JSON string). An `Ok`
     /// string that is JSON comes back as that JSON, any other as a JSON string; a handler
-    /// returning `result<_, string>` or nothing gives `null`.
+    /// returning `result<_, string>` or nothing gives `null`. Equal to [`Self::match_route`]
+    /// then [`Self::call_matched`].
     pub async fn call_route(&self, path: &str, data: &Value) -> Result<Value, CallError> {
-        let registry = self.registry();
-        let target = registry
-            .route(path)
+        let route = self
+            .match_route(path)
             .ok_or_else(|| CallError::RouteNotFound(path.to_string()))?;
-        call_handler(&self.runtime, &target.plugin, &target.handler, data).await
+        self.call_matched(&route, data).await
+    }
+
+    /// Resolves route `path` in the current registry, once: the plugin and handler serving
+    /// it and the registry's generation. A front end calls that match with
+    /// [`Self::call_matched`] and names its plugin in its log line and metrics, so all three
+    /// agree even when a reload swaps the registry in between.
+    pub fn match_route(&self, path: &str) -> Option<RouteMatch> {
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .match_route(path)
+    }
+
+    /// Calls the handler of a matched route with `data`, as [`Self::call_route`] does: on the
+    /// plugin of the match, even if a reload replaced it since.
+    pub async fn call_matched(&self, route: &RouteMatch, data: &Value) -> Result<Value, CallError> {
+        call_handler(&self.runtime, &route.plugin, &route.handler, data).await
     }
 
     /// Runs task `name` with `data` on every plugin that registered it, one outcome each.
@@ -277,10 +284,10 @@ async fn call_json(
     let vals = json::json_to_args(&export.ty, args).map_err(|reason| CallError::BadArguments {
         plugin: plugin.name().to_string(),
         function: hook.to_string(),
-        signature: loader::signature::describe_func(&export.ty),
+        signature: describe_func(&export.ty),
         reason,
     })?;
-    let results = plugin.call_dynamic(runtime, hook, &vals).await?;
+    let results = call_dynamic(plugin, runtime, hook, &vals).await?;
     Ok(results.iter().map(json::val_to_json).collect())
 }
 
@@ -292,9 +299,7 @@ async fn call_handler(
 ) -> Result<Value, CallError> {
     let text = serde_json::to_string(data)
         .map_err(|e| CallError::BadInput(format!("data cannot be serialized: {e}")))?;
-    let results = plugin
-        .call_dynamic(runtime, handler, &[Val::String(text)])
-        .await?;
+    let results = call_dynamic(plugin, runtime, handler, &[Val::String(text)]).await?;
     handler_output(plugin.name(), handler, results)
 }
 

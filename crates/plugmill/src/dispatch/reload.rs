@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::PluginManager;
+use crate::config::values::MAX_DURATION;
 use crate::loader::{
     self, Changes, LoadError, LoadReport, LoadWarning, Problem, Rejection, RejectionCode,
 };
@@ -53,7 +54,7 @@ impl PluginManager {
     /// poll. Dropping the `Watch` stops the polling.
     pub fn watch(self: &Arc<Self>, source: Arc<dyn PluginSource>, interval: Duration) -> Watch {
         // Bounded: a zero interval would spin (and tokio refuses it), a huge one overflow.
-        let interval = interval.clamp(MIN_POLL_INTERVAL, crate::config::values::MAX_DURATION);
+        let interval = interval.clamp(MIN_POLL_INTERVAL, MAX_DURATION);
         let (sender, events) = mpsc::unbounded_channel();
         let poller = Poller {
             manager: Arc::clone(self),
@@ -75,7 +76,11 @@ impl PluginManager {
         let _one_at_a_time = self.reloading.lock().await;
         let fetched = source.fetch(self.load_options.limits).await?;
         let previous = self.registry();
-        let carried_over = keep_previous.then_some(previous.as_ref());
+        let carried_over = if keep_previous {
+            previous.plugins()
+        } else {
+            &[]
+        };
         let loaded = loader::load(
             &self.runtime,
             fetched.artifacts,
@@ -131,6 +136,7 @@ impl PluginManager {
             })
             .collect::<Vec<_>>();
 
+        let registry = registry.with_generation(previous.generation() + 1);
         *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
         Ok(LoadReport {
             loaded: loaded_summaries,

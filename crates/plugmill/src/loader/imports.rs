@@ -10,7 +10,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker, LinkerInstance, ResourceType};
 use wasmtime::Engine;
 
-use crate::runtime::HostState;
+use crate::host::HostState;
 
 /// One import that the host does not provide, with wasmtime's explanation.
 #[derive(Clone, Debug, PartialEq, Eq)]

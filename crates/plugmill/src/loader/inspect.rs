@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::manifest::{check_manifest, Route};
 use super::{
-    check_exports, compile, link, read_manifest, signature, validate, LoadOptions, Problem,
-    UnknownImports,
+    check_exports, compile, link, read_manifest, validate, LoadOptions, Problem, UnknownImports,
 };
+use crate::plugin::manifest::{check_manifest, Manifest, Route};
+use crate::plugin::signature;
 use crate::runtime::Runtime;
 use crate::source::PluginArtifact;
 
@@ -146,7 +146,7 @@ pub async fn inspect(
 }
 
 impl Inspection {
-    fn describe(&mut self, manifest: super::Manifest) {
+    fn describe(&mut self, manifest: Manifest) {
         self.plugin_name = Some(manifest.plugin_name);
         self.hooks = manifest.hooks;
         self.routes = manifest.routes;

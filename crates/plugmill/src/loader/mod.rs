@@ -5,7 +5,8 @@
 //! 2. check the component exports `plugins-manager:common/plugin-common` and link its imports
 //!    ([`imports`]);
 //! 3. instantiate each and call `get-manifest` under a deadline, all plugins concurrently;
-//! 4. validate the manifest ([`manifest`]) and every export it names ([`signature`]).
+//! 4. validate the manifest ([`manifest`](crate::plugin::manifest)) and every export it
+//!    names ([`signature`](crate::plugin::signature)).
 //!
 //! Every file that fails a step becomes a [`Rejection`] naming the file, the plugin when
 //! known, and the reason; the others load. One bad file never stops the rest.
@@ -14,9 +15,7 @@ pub mod compile;
 pub mod imports;
 pub mod inspect;
 pub mod integrity;
-pub mod manifest;
 mod rejection;
-pub mod signature;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,16 +30,14 @@ use plugmill_precompiled::{Outcome, PrecompiledCache};
 pub(crate) use rejection::Problem;
 pub use rejection::{LoadWarning, Rejection, RejectionCode};
 
-use crate::capabilities::{names_interface, Admission};
 use crate::grants::{Merge, PluginGrants};
-use crate::plugin::{ExportedFunc, Plugin, PluginSummary};
-use crate::registry::{FastMap, Registry};
-use crate::runtime::sandbox::WasiGrants;
-use crate::runtime::stock::{self, InstanceStock};
-use crate::runtime::warm::WarmPool;
-use crate::runtime::{DeadlineExceeded, HostState, Runtime};
+use crate::host::state::names_interface;
+use crate::host::{Admission, DeadlineExceeded, HostState, WasiGrants};
+use crate::plugin::manifest::{self, Manifest};
+use crate::plugin::{signature, ExportedFunc, FastMap, Plugin, PluginSummary};
+use crate::runtime::instances::{InstanceStock, WarmInstances, DEFAULT_INSTANCE_STOCK};
+use crate::runtime::Runtime;
 use crate::source::{FetchLimits, PluginArtifact, Skipped, SourceError};
-use manifest::Manifest;
 
 /// The interface every plugin exports.
 pub const PLUGIN_COMMON: &str = "plugins-manager:common/plugin-common";
@@ -65,9 +62,8 @@ pub struct PluginSettings {
     pub function_timeouts: HashMap<String, Duration>,
     /// Keep up to this many warm instances instead of a fresh instance per call.
     pub warm_instances: Option<usize>,
-    /// Never-used instances kept ready for calls in the fresh-instance mode (default
-    /// [`DEFAULT_INSTANCE_STOCK`](crate::runtime::stock::DEFAULT_INSTANCE_STOCK); 0 makes
-    /// each call instantiate and tear down its own).
+    /// Ready instances its stock keeps, in fresh mode (default [`DEFAULT_INSTANCE_STOCK`]; 0
+    /// makes each call instantiate and tear down its own).
     pub instance_stock: Option<usize>,
     /// Instruction budget of one call, when fuel is metered.
     pub fuel: Option<u64>,
@@ -266,7 +262,7 @@ pub(crate) async fn load(
     runtime: &Arc<Runtime>,
     artifacts: Vec<PluginArtifact>,
     options: &Arc<LoadOptions>,
-    previous: Option<&Registry>,
+    previous: &[Arc<Plugin>],
 ) -> Loaded {
     let mut rejected = Vec::new();
     let mut trusted = Vec::with_capacity(artifacts.len());
@@ -293,12 +289,9 @@ pub(crate) async fn load(
     let mut plugins = Vec::new();
     let mut fresh = Vec::with_capacity(hashed.len());
     for file in hashed {
-        let unchanged = previous.and_then(|registry| {
-            registry
-                .plugins()
-                .iter()
-                .find(|p| p.file == file.artifact.file && p.sha256 == file.sha256)
-        });
+        let unchanged = previous
+            .iter()
+            .find(|p| p.file == file.artifact.file && p.sha256 == file.sha256);
         match unchanged {
             Some(plugin) => plugins.push(plugin.clone()),
             None => fresh.push(file),
@@ -619,8 +612,8 @@ fn validate(
     let warm = settings
         .warm_instances
         .filter(|n| *n > 0)
-        .map(WarmPool::new);
-    let stock_size = (settings.instance_stock).unwrap_or(stock::DEFAULT_INSTANCE_STOCK);
+        .map(WarmInstances::new);
+    let stock_size = (settings.instance_stock).unwrap_or(DEFAULT_INSTANCE_STOCK);
     let stock = (warm.is_none() && stock_size > 0).then(|| {
         Arc::new(InstanceStock::new(
             stock_size,

@@ -3,7 +3,9 @@
 //! with `process-as-task` also registers its handler as a task.
 //!
 //! A [`Registry`] is immutable once built; the manager holds it behind an `Arc` and a reload
-//! swaps in a new one, so calls in flight keep the snapshot they started with.
+//! swaps in a new one, one [generation](Registry::generation) later, so calls in flight keep
+//! the snapshot they started with. A route is resolved once into a [`RouteMatch`], which the
+//! call, the front end's log line and its metrics all take their plugin from.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::loader::{Problem, RejectionCode};
-use crate::plugin::Plugin;
+use crate::plugin::{FastMap, Plugin};
 
 /// The plugin and handler serving one route.
 #[derive(Clone)]
@@ -33,10 +35,19 @@ pub struct TaskTarget {
     pub handler: String,
 }
 
-/// Maps looked up on every call: hashed with foldhash, which is several times cheaper than
-/// the default SipHash for short keys (names come from host configuration and plugin
-/// manifests, which are trusted not to collide on purpose).
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A route resolved against one registry: the plugin and handler serving it, and the
+/// generation of the registry that resolved it.
+#[derive(Clone)]
+pub struct RouteMatch {
+    /// The plugin.
+    pub plugin: Arc<Plugin>,
+    /// The exported handler function.
+    pub handler: String,
+    /// Whether the handler is also registered as a task.
+    pub task: bool,
+    /// The generation of the registry the route was resolved in.
+    pub generation: u64,
+}
 
 /// An immutable snapshot of every loaded plugin and what it answers.
 #[derive(Clone, Default)]
@@ -46,9 +57,22 @@ pub struct Registry {
     hooks: FastMap<String, Vec<Arc<Plugin>>>,
     routes: FastMap<String, RouteTarget>,
     tasks: FastMap<String, Vec<TaskTarget>>,
+    generation: u64,
 }
 
 impl Registry {
+    /// How many registries the manager swapped in before this one: 0 for the empty registry
+    /// a manager starts with, 1 after the first load, one more after each reload.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// This registry as generation `generation`.
+    pub(crate) fn with_generation(mut self, generation: u64) -> Self {
+        self.generation = generation;
+        self
+    }
+
     /// Every plugin, in load order.
     pub fn plugins(&self) -> &[Arc<Plugin>] {
         &self.plugins
@@ -67,6 +91,17 @@ impl Registry {
     /// The handler of `path`.
     pub fn route(&self, path: &str) -> Option<&RouteTarget> {
         self.routes.get(path)
+    }
+
+    /// The handler of `path` with this registry's generation, to carry into the call.
+    pub fn match_route(&self, path: &str) -> Option<RouteMatch> {
+        let target = self.routes.get(path)?;
+        Some(RouteMatch {
+            plugin: target.plugin.clone(),
+            handler: target.handler.clone(),
+            task: target.task,
+            generation: self.generation,
+        })
     }
 
     /// The handlers registered for `task` (empty when none).

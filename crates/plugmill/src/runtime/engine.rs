@@ -1,67 +1,12 @@
 //! Engine configuration: epoch interruption for deadlines, backtraces for clear trap reports,
 //! and the pooling allocator where the machine allows it, else on-demand allocation, tuned by
-//! [`PoolingTuning`] (defaults chosen from `benches/instantiate.rs`; figures in
+//! [`PoolingTuning`](super::options::PoolingTuning) (defaults chosen from `benches/instantiate.rs`; figures in
 //! `docs/benchmarks.md`).
 
 use anyhow::Context as _;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::RuntimeOptions;
-
-/// How instance memory is allocated.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Allocation {
-    /// Pooling where the machine allows it, on-demand otherwise.
-    #[default]
-    Auto,
-    /// Pooling, or fail.
-    Pooling,
-    /// Allocate each instance on demand.
-    OnDemand,
-}
-
-/// How the engine makes and resets instances: the settings that decide what instantiating
-/// and tearing down an instance costs. The defaults are the fastest measured that keep every
-/// protection on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PoolingTuning {
-    /// Bytes of each linear memory and table kept resident when a pooled instance is torn
-    /// down: reset in place instead of returned to the kernel (default 64 KiB).
-    pub keep_resident_bytes: usize,
-    /// Reset only the pages an instance dirtied, found with `PAGEMAP_SCAN` where the kernel
-    /// has it (Linux 6.7+), instead of the whole kept-resident region (default on).
-    pub pagemap_scan: bool,
-    /// Map a memory's initial contents copy-on-write from an image instead of copying the
-    /// data segments at each instantiation (default on).
-    pub memory_init_cow: bool,
-    /// Initialize table elements on first use instead of at instantiation (default on).
-    pub table_lazy_init: bool,
-    /// Zero the stack an async call ran on before another instance uses it: defense in
-    /// depth against a compiler bug that would read an uninitialized stack slot. Off by
-    /// default, as in wasmtime: it is paid on every call's path (see `docs/benchmarks.md`).
-    pub async_stack_zeroing: bool,
-    /// Bytes of each async stack reset with `memset` rather than returned to the kernel,
-    /// when stacks are zeroed (default 64 KiB).
-    pub async_stack_keep_resident: usize,
-    /// Address space reserved for each linear memory, the size of a pool slot; `None` keeps
-    /// wasmtime's default (4 GiB on 64-bit hosts, which lets compiled code skip bounds
-    /// checks).
-    pub memory_reservation: Option<u64>,
-}
-
-impl Default for PoolingTuning {
-    fn default() -> Self {
-        Self {
-            keep_resident_bytes: 64 << 10,
-            pagemap_scan: true,
-            memory_init_cow: true,
-            table_lazy_init: true,
-            async_stack_zeroing: false,
-            async_stack_keep_resident: 64 << 10,
-            memory_reservation: None,
-        }
-    }
-}
+use super::options::{Allocation, RuntimeOptions};
 
 /// The allocator an engine actually uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

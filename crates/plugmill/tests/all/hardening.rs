@@ -257,7 +257,10 @@ async fn secrets_appear_in_no_error_and_no_log_line() {
         .await
         .unwrap();
     errors.push(steps[0].to_string());
-    errors.push(format!("{:?}", manager.databases()));
+    errors.push(format!(
+        "{:?}",
+        manager.capability::<plugmill::capabilities::database::Databases>()
+    ));
     // An S3 endpoint with user-info.
     let settings = plugmill::source::S3Settings {
         endpoint: Some("http://minio:pw-endpoint-8@127.0.0.1:1".into()),

@@ -361,7 +361,12 @@ impl Graph {
         let _ = writeln!(out, "layers, top to bottom: {}", LAYERS.join(" > "));
         for circle in &circles {
             let names: Vec<&str> = circle.iter().map(|&f| self.files[f].as_str()).collect();
-            let _ = writeln!(out, "circle of {} files: {}", circle.len(), names.join(", "));
+            let _ = writeln!(
+                out,
+                "circle of {} files: {}",
+                circle.len(),
+                names.join(", ")
+            );
             for (&(from, to), via) in &self.arrows {
                 if circle.contains(&from) && circle.contains(&to) {
                     let _ = writeln!(
@@ -376,7 +381,9 @@ impl Graph {
             let _ = writeln!(
                 out,
                 "upward: {} -> {} ({})",
-                self.files[from], self.files[to], self.arrows[&(from, to)]
+                self.files[from],
+                self.files[to],
+                self.arrows[&(from, to)]
             );
         }
         for file in unplaced {

@@ -23,7 +23,7 @@ pub use rules::{Denial, Policy};
 
 use crate::capabilities::Capability;
 use crate::config::{ConfigError, HostConfig};
-use crate::runtime::HostState;
+use crate::host::HostState;
 
 /// The environment variable naming the super-admin tenant when configuration does not.
 pub const SUPER_ADMIN_TENANT_VARIABLE: &str = "SUPER_ADMIN_TENANT_ID";

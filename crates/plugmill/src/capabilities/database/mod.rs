@@ -48,8 +48,7 @@ pub use typed::types::{Column, DatabaseError, ErrorKind, Rows, Value};
 use crate::capabilities::{Admission, Capability};
 use crate::config::{ConfigError, HostConfig};
 use crate::grants::PluginGrants;
-use crate::runtime::HostState;
-use crate::{ManagerBuilder, PluginManager};
+use crate::host::HostState;
 use session::Session;
 
 /// The interfaces of the capability.
@@ -224,28 +223,6 @@ impl Databases {
     /// Names of the configured databases.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.databases.keys().map(String::as_str)
-    }
-}
-
-impl ManagerBuilder {
-    /// Adds the database `name` plugins may be granted, e.g. `hasura` for the seed interface.
-    pub fn database(mut self, name: &str, spec: DatabaseSpec) -> Self {
-        self.capability_mut::<Databases>().insert(name, spec);
-        self
-    }
-
-    /// Lets `plugin` (every plugin, with `*`) open database `database`.
-    pub fn grant_database(mut self, plugin: &str, database: &str) -> Self {
-        self.capability_mut::<Databases>().grant(plugin, database);
-        self
-    }
-}
-
-impl PluginManager {
-    /// The databases plugins may be granted, with their pools: for the host's own queries on
-    /// the same pools.
-    pub fn databases(&self) -> Arc<Databases> {
-        self.capability::<Databases>().unwrap_or_default()
     }
 }
 

@@ -343,7 +343,7 @@ impl Session {
 /// deadline.
 #[cfg(feature = "sqlite")]
 fn statement_deadline(database: &Database, call_deadline: Instant) -> Instant {
-    crate::runtime::deadline_after(database.spec.statement_timeout).min(call_deadline)
+    crate::host::deadline::deadline_after(database.spec.statement_timeout).min(call_deadline)
 }
 
 async fn rollback(backend: Backend) -> Result<(), DatabaseError> {

@@ -31,8 +31,7 @@ pub use source::VariableSource;
 use crate::capabilities::Capability;
 use crate::config::{ConfigError, HostConfig};
 use crate::grants::PluginGrants;
-use crate::runtime::HostState;
-use crate::ManagerBuilder;
+use crate::host::HostState;
 
 /// Bindings generated from the WIT.
 #[allow(missing_docs)]
@@ -161,15 +160,6 @@ impl wit::Host for HostState {
                 "no variable `{name}` is given to plugin `{plugin}`: set it under [plugins.{plugin}.variables]"
             ))),
         }
-    }
-}
-
-impl ManagerBuilder {
-    /// Gives `plugin` (every plugin, with `*`) the variable `name` with `value`.
-    pub fn variable(mut self, plugin: &str, name: &str, value: &str) -> Result<Self, ConfigError> {
-        self.capability_mut::<Variables>()
-            .set(plugin, name, Secret::new(value))?;
-        Ok(self)
     }
 }
 

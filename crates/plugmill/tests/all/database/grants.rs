@@ -1,5 +1,6 @@
 //! Grants: a plugin opens only the databases host configuration names for it.
 
+use plugmill::capabilities::database::Databases;
 use plugmill::config::HostConfig;
 use serde_json::json;
 
@@ -10,10 +11,11 @@ use crate::load_with;
 #[tokio::test]
 async fn a_database_the_plugin_is_not_granted_is_not_permitted() {
     let schema = Schema::new().await;
-    let builder = builder()
-        .database("hasura", schema.spec())
-        .database("keycloak", schema.spec())
-        .grant_database("db-client", "hasura");
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", schema.spec());
+        databases.insert("keycloak", schema.spec());
+        databases.grant("db-client", "hasura");
+    });
     let (manager, _dir) = load_clients(builder, false).await;
     let steps = run(
         &manager,
@@ -53,7 +55,8 @@ async fn importing_the_database_without_a_grant_loads_with_a_warning_and_is_not_
         ("seed.wasm", test_plugins::DB_USER, "db-user"),
         ("typed.wasm", test_plugins::DB_CLIENT, "db-client"),
     ] {
-        let builder = builder().database("hasura", schema.spec());
+        let builder = builder()
+            .with_capability(|databases: &mut Databases| databases.insert("hasura", schema.spec()));
         let (_manager, report, _dir) = load_with(builder, &[(file, plugin)]).await;
         assert_eq!(report.loaded.len(), 1, "{file}: {:#?}", report.rejected);
         let warning = &report.warnings[0];
@@ -65,14 +68,20 @@ async fn importing_the_database_without_a_grant_loads_with_a_warning_and_is_not_
             "{file}: {warning}"
         );
     }
-    let seed = builder().database("hasura", schema.spec());
+    let seed = builder()
+        .with_capability(|databases: &mut Databases| databases.insert("hasura", schema.spec()));
     let (manager, _, _dir) = load_with(seed, &[("seed.wasm", test_plugins::DB_USER)]).await;
     let outcome = manager.call_hook_json("begin", &[]).await.remove(0);
     let result = outcome.result.unwrap().remove(0);
     let message = result["err"].as_str().unwrap_or_default();
     assert!(message.contains("not permitted"), "{result}");
 
-    let (manager, _dir) = load_clients(builder().database("hasura", schema.spec()), false).await;
+    let (manager, _dir) = load_clients(
+        builder()
+            .with_capability(|databases: &mut Databases| databases.insert("hasura", schema.spec())),
+        false,
+    )
+    .await;
     let steps = run(&manager, "typed", json!([{"begin": "hasura"}]))
         .await
         .unwrap();
@@ -82,7 +91,7 @@ async fn importing_the_database_without_a_grant_loads_with_a_warning_and_is_not_
 #[tokio::test]
 async fn a_grant_of_a_database_that_is_not_configured_is_a_configuration_error() {
     let error = builder()
-        .grant_database("db-client", "ghost")
+        .with_capability(|databases: &mut Databases| databases.grant("db-client", "ghost"))
         .build()
         .err()
         .unwrap();

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use plugmill::capabilities::database::Databases;
 use plugmill::CallError;
 use serde_json::json;
 
@@ -10,10 +11,11 @@ use crate::builder;
 
 /// `db-client` granted `hasura` (and `keycloak` on the same schema when `keycloak`).
 async fn client(schema: &Schema) -> (plugmill::PluginManager, tempfile::TempDir) {
-    let builder = builder()
-        .database("hasura", schema.spec())
-        .database("keycloak", schema.spec())
-        .grant_database("db-client", "hasura");
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", schema.spec());
+        databases.insert("keycloak", schema.spec());
+        databases.grant("db-client", "hasura");
+    });
     load_clients(builder, false).await
 }
 
@@ -123,9 +125,10 @@ async fn a_trap_mid_transaction_leaves_nothing_and_frees_the_connection() {
     let mut spec = schema.spec();
     spec.max_connections = 1;
     spec.acquire_timeout = Duration::from_secs(2);
-    let builder = builder()
-        .database("hasura", spec)
-        .grant_database("db-client", "hasura");
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", spec);
+        databases.grant("db-client", "hasura");
+    });
     let (manager, _dir) = load_clients(builder, false).await;
 
     for hook in ["typed", "seed"] {
@@ -174,9 +177,10 @@ async fn a_transaction_left_open_at_the_end_of_the_call_is_rolled_back_and_its_c
     let mut spec = schema.spec();
     spec.max_connections = 1;
     spec.acquire_timeout = Duration::from_secs(2);
-    let builder = builder()
-        .database("hasura", spec)
-        .grant_database("db-client", "hasura");
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", spec);
+        databases.grant("db-client", "hasura");
+    });
     let (manager, _dir) = load_clients(builder, false).await;
 
     // The seed kept this transaction to the next call; plugmill ends it with the call.
@@ -237,8 +241,10 @@ async fn a_deadline_mid_transaction_leaves_nothing() {
     schema.admin("CREATE TABLE notes (body text)").await;
     let builder = builder()
         .call_timeout(Duration::from_millis(700))
-        .database("hasura", schema.spec())
-        .grant_database("db-client", "hasura");
+        .with_capability(|databases: &mut Databases| {
+            databases.insert("hasura", schema.spec());
+            databases.grant("db-client", "hasura");
+        });
     let (manager, _dir) = load_clients(builder, false).await;
 
     let error = run(
@@ -283,9 +289,10 @@ async fn the_statement_timeout_stops_a_slow_statement() {
     let schema = Schema::new().await;
     let mut spec = schema.spec();
     spec.statement_timeout = Duration::from_millis(200);
-    let builder = builder()
-        .database("hasura", spec)
-        .grant_database("db-client", "hasura");
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", spec);
+        databases.grant("db-client", "hasura");
+    });
     let (manager, _dir) = load_clients(builder, false).await;
     let steps = run(
         &manager,
@@ -306,8 +313,10 @@ async fn two_plugins_in_concurrent_transactions_do_not_see_each_others_uncommitt
     let builder = |plugin: &str| {
         builder()
             .call_timeout(Duration::from_secs(20))
-            .database("hasura", schema.spec())
-            .grant_database(plugin, "hasura")
+            .with_capability(|databases: &mut Databases| {
+                databases.insert("hasura", schema.spec());
+                databases.grant(plugin, "hasura");
+            })
     };
     let (writer, _, _d1) =
         super::load_with(builder("db-client"), &[("c.wasm", test_plugins::DB_CLIENT)]).await;
@@ -373,14 +382,15 @@ async fn several_transactions_run_at_once_on_one_or_several_databases() {
     schema.admin("CREATE TABLE notes (body text)").await;
     let sqlite_dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", sqlite_dir.path().join("local.db").display());
-    let builder = builder()
-        .database("hasura", schema.spec())
-        .database(
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", schema.spec());
+        databases.insert(
             "local",
             plugmill::capabilities::database::DatabaseSpec::from_url(&sqlite).unwrap(),
-        )
-        .grant_database("db-client", "hasura")
-        .grant_database("db-client", "local");
+        );
+        databases.grant("db-client", "hasura");
+        databases.grant("db-client", "local");
+    });
     let (manager, _dir) = load_clients(builder, false).await;
     let steps = run(
         &manager,
@@ -658,11 +668,12 @@ async fn an_exhausted_pool_and_a_server_that_is_down_are_clear_errors() {
     )
     .unwrap();
     down.acquire_timeout = Duration::from_millis(500);
-    let builder = builder()
-        .database("hasura", spec)
-        .database("keycloak", down)
-        .grant_database("db-client", "hasura")
-        .grant_database("db-client", "keycloak");
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", spec);
+        databases.insert("keycloak", down);
+        databases.grant("db-client", "hasura");
+        databases.grant("db-client", "keycloak");
+    });
     let (manager, _dir) = load_clients(builder, false).await;
     let steps = run(
         &manager,
@@ -691,9 +702,10 @@ async fn a_query_returning_too_many_rows_is_refused() {
     let schema = Schema::new().await;
     let mut spec = schema.spec();
     spec.max_rows = 10;
-    let builder = builder()
-        .database("hasura", spec)
-        .grant_database("db-client", "hasura");
+    let builder = builder().with_capability(|databases: &mut Databases| {
+        databases.insert("hasura", spec);
+        databases.grant("db-client", "hasura");
+    });
     let (manager, _dir) = load_clients(builder, false).await;
     let steps = run(
         &manager,
@@ -719,8 +731,11 @@ async fn the_host_queries_the_same_pool_the_plugins_use() {
         .admin("CREATE TABLE notes (body text); INSERT INTO notes VALUES ('x')")
         .await;
     let (manager, _dir) = client(&schema).await;
-    let Some(plugmill::capabilities::database::Pool::Postgres(pool)) =
-        manager.databases().pool("hasura").await
+    let Some(plugmill::capabilities::database::Pool::Postgres(pool)) = manager
+        .capability::<Databases>()
+        .unwrap()
+        .pool("hasura")
+        .await
     else {
         panic!("hasura is a PostgreSQL pool");
     };

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use plugmill::capabilities::database::DatabaseSpec;
+use plugmill::capabilities::database::{DatabaseSpec, Databases};
 use plugmill::CallError;
 use serde_json::json;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -47,8 +47,10 @@ async fn client(
     spec(&mut database);
     let builder = builder()
         .call_timeout(Duration::from_secs(3))
-        .database("hasura", database)
-        .grant_database("db-client", "hasura");
+        .with_capability(|databases: &mut Databases| {
+            databases.insert("hasura", database);
+            databases.grant("db-client", "hasura");
+        });
     load_clients(builder, false).await
 }
 

@@ -1,29 +1,6 @@
-//! The stock of never-used instances that keeps instantiation and teardown off a call's path
-//! in the default fresh-instance mode.
-//!
-//! Every call still runs on an instance no call has used before: a stock holds only instances
-//! straight from `instantiate`, and a used instance is never put back; it is *retired*, and
-//! the runtime's [`keeper`] thread tears it down, then instantiates a replacement (so the slot
-//! the pooling allocator just freed goes back to the same component).
-//!
-//! The keeper tears down only what it made: a call that found the stock empty instantiates
-//! its own instance and tears it down itself, as without a stock. So when calls come faster
-//! than the keeper can make instances, it does no more than the stock delivers, and calls
-//! degrade to the speed of no stock instead of queueing behind a keeper they compete with
-//! (measured in `docs/benchmarks.md`).
-//!
-//! Bounds: a plugin has no stock until its first call; then at most `capacity` ready
-//! instances and `capacity` retired ones waiting for teardown (past that, a caller drops its
-//! instance itself, as without a stock). Across plugins, the [`budget`] caps the ready
-//! instances at a quarter of the allocator's slots. When instantiating fails in the
-//! background (a full pool, say) the stock pauses until a call instantiates successfully on
-//! its own; the failure itself reaches the caller that instantiates.
-//!
-//! - [`budget`]: the cap on ready instances across all stocks of a runtime.
-//! - [`keeper`]: the background thread that tends every stock of a runtime.
-
-pub mod budget;
-pub(crate) mod keeper;
+//! [`InstanceStock`]: one plugin's stock of ready instances, in the fresh mode (the words
+//! are those of the [overview](super)): taken by calls, refilled by the keeper, retired
+//! after the call for the keeper to tear down.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,10 +8,11 @@ use std::time::Duration;
 
 use wasmtime::component::InstancePre;
 
-use super::sandbox::WasiGrants;
-use super::warm::WarmInstance;
-use super::{HostState, Runtime};
-pub use budget::StockBudget;
+use super::budget::StockBudget;
+use super::instance::PluginInstance;
+use super::keeper::{StockKeeper, Tend};
+use crate::host::{HostState, WasiGrants};
+use crate::runtime::stores::Stores;
 
 /// Never-used instances kept ready per plugin by default, once it has been called: 16. In
 /// the open-loop bench (`docs/benchmarks.md`) a stock of 16 cuts a call's median latency
@@ -58,9 +36,9 @@ pub struct InstanceStock {
     recipe: Recipe,
     capacity: usize,
     budget: Arc<StockBudget>,
-    ready: Mutex<Vec<WarmInstance>>,
-    retired: Mutex<Vec<WarmInstance>>,
-    queued: keeper::Queued,
+    ready: Mutex<Vec<PluginInstance>>,
+    retired: Mutex<Vec<PluginInstance>>,
+    queued: Queued,
     /// Set when instantiating failed in the background; cleared by a call that instantiated.
     paused: AtomicBool,
 }
@@ -89,19 +67,19 @@ impl InstanceStock {
             budget,
             ready: Mutex::new(Vec::with_capacity(capacity)),
             retired: Mutex::new(Vec::with_capacity(capacity)),
-            queued: keeper::Queued::default(),
+            queued: Queued::default(),
             paused: AtomicBool::new(false),
         }
     }
 
     /// A never-used instance, if one is ready; asks the keeper to refill the stock. The
     /// caller arms the deadline and fuel of its call.
-    pub(crate) fn take(self: &Arc<Self>, runtime: &Arc<Runtime>) -> Option<WarmInstance> {
+    pub(crate) fn take(self: &Arc<Self>, keeper: &StockKeeper<Self>) -> Option<PluginInstance> {
         let instance = lock(&self.ready).pop();
         if instance.is_some() {
             self.budget.release(1);
         }
-        self.ask_keeper(runtime);
+        self.ask_keeper(keeper);
         instance
     }
 
@@ -109,7 +87,7 @@ impl InstanceStock {
     /// it here when the keeper is already behind by a full stock's worth. (An instance a call
     /// made on its own path, the stock being empty, is torn down on that path too: the keeper
     /// is behind then, and handing it more work would only slow the calls it competes with.)
-    pub(crate) fn retire(self: &Arc<Self>, runtime: &Arc<Runtime>, instance: WarmInstance) {
+    pub(crate) fn retire(self: &Arc<Self>, keeper: &StockKeeper<Self>, instance: PluginInstance) {
         let overflow = {
             let mut retired = lock(&self.retired);
             if retired.len() < self.capacity {
@@ -119,7 +97,7 @@ impl InstanceStock {
                 Some(instance)
             }
         };
-        self.ask_keeper(runtime);
+        self.ask_keeper(keeper);
         drop(overflow);
     }
 
@@ -137,9 +115,9 @@ impl InstanceStock {
 
     /// Queues the stock for the keeper if it has work and is not queued yet. The flag is read
     /// first: when the keeper is behind (the stock is queued), a call touches no lock here.
-    fn ask_keeper(self: &Arc<Self>, runtime: &Arc<Runtime>) {
+    fn ask_keeper(self: &Arc<Self>, keeper: &StockKeeper<Self>) {
         if !self.queued.is_marked() && self.has_work() && self.queued.mark() {
-            runtime.stock_keeper(|keeper| keeper.submit(self));
+            keeper.submit(self);
         }
     }
 
@@ -153,31 +131,16 @@ impl InstanceStock {
         !self.paused.load(Ordering::Relaxed) && lock(&self.ready).len() < self.capacity
     }
 
-    /// The keeper's round for this stock: tear down what was retired (freeing its slots
-    /// first), then instantiate until the stock is full.
-    pub(crate) async fn tend(&self, runtime: &Runtime) {
-        self.queued.clear();
-        loop {
-            let retired = std::mem::take(&mut *lock(&self.retired));
-            drop(retired);
-            if !(self.wants_more() && self.budget.acquire()) {
-                return;
-            }
-            self.make_one(runtime).await;
-        }
-    }
-
     /// Instantiates one instance into the stock; on failure, pauses the stock. Holds one unit
     /// of the budget on entry, and keeps it only for an instance put in the stock.
-    async fn make_one(&self, runtime: &Runtime) {
+    async fn make_one(&self, stores: &Stores) {
         let recipe = &self.recipe;
-        let mut store =
-            runtime.new_store_with(&recipe.plugin, &recipe.grants, recipe.timeout, recipe.fuel);
+        let mut store = stores.make(&recipe.plugin, &recipe.grants, recipe.timeout, recipe.fuel);
         match recipe.pre.instantiate_async(&mut store).await {
             Ok(instance) => {
                 let mut ready = lock(&self.ready);
                 if ready.len() < self.capacity {
-                    ready.push(WarmInstance { store, instance });
+                    ready.push(PluginInstance { store, instance });
                     return;
                 }
             }
@@ -194,6 +157,22 @@ impl InstanceStock {
     }
 }
 
+impl Tend for InstanceStock {
+    /// The keeper's round for this stock: tear down what was retired (freeing its slots
+    /// first), then instantiate until the stock is full.
+    async fn tend(&self, stores: &Stores) {
+        self.queued.clear();
+        loop {
+            let retired = std::mem::take(&mut *lock(&self.retired));
+            drop(retired);
+            if !(self.wants_more() && self.budget.acquire()) {
+                return;
+            }
+            self.make_one(stores).await;
+        }
+    }
+}
+
 impl Drop for InstanceStock {
     /// A stock dropped with its plugin (on reload or unload) gives its budget back.
     fn drop(&mut self) {
@@ -204,4 +183,25 @@ impl Drop for InstanceStock {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether a stock is on the keeper's queue: set by the caller that queues it, cleared by
+/// the keeper before it tends the stock (so work that arrives meanwhile queues it again).
+#[derive(Default)]
+pub(crate) struct Queued(AtomicBool);
+
+impl Queued {
+    /// Marks the stock queued; false if it already was.
+    pub(crate) fn mark(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the stock is queued now.
+    pub(crate) fn is_marked(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn clear(&self) {
+        self.0.store(false, Ordering::Release);
+    }
 }

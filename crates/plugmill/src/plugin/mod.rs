@@ -1,8 +1,21 @@
 //! [`Plugin`]: one loaded, validated plugin, ready to be called: its manifest, its
-//! pre-instantiated component and the exports its manifest names.
+//! pre-instantiated component, the exports its manifest names and how its instances are
+//! reused.
+//!
+//! - [`manifest`]: what a plugin declares ([`Manifest`]) and the rules a manifest follows.
+//! - [`signature`]: export types as WIT text, and which exports can be called.
+//! - [`check`]: dynamically typed arguments checked against an export's signature.
+//! - [`invoke`]: the call path of one export: take an instance, call, end the call's scopes,
+//!   report, retire or put back or tear down the instance.
+//! - [`stats`]: [`PluginStats`], the counters of a plugin's calls.
+
+pub mod check;
+pub mod invoke;
+pub mod manifest;
+pub mod signature;
+pub mod stats;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +23,16 @@ use serde::Serialize;
 use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
-use crate::dispatch::observe::InstanceSource;
-use crate::loader::manifest::{Manifest, Route};
-use crate::runtime::sandbox::WasiGrants;
-use crate::runtime::stock::InstanceStock;
-use crate::runtime::warm::WarmPool;
-use crate::runtime::HostState;
+use crate::call::CallError;
+use crate::host::{HostState, WasiGrants};
+use crate::runtime::instances::{InstanceStock, WarmInstances};
+pub use manifest::{Manifest, Route};
+pub use stats::PluginStats;
+
+/// Maps looked up on every call: hashed with foldhash, which is several times cheaper than
+/// the default SipHash for short keys (names come from host configuration and plugin
+/// manifests, which are trusted not to collide on purpose).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A function the plugin exports and its manifest names (hook, route handler or task).
 #[derive(Clone)]
@@ -31,85 +48,31 @@ pub struct Plugin {
     pub(crate) sha256: [u8; 32],
     pub(crate) manifest: Manifest,
     pub(crate) pre: InstancePre<HostState>,
-    pub(crate) functions: crate::registry::FastMap<String, ExportedFunc>,
+    pub(crate) functions: FastMap<String, ExportedFunc>,
     pub(crate) timeout: Duration,
     pub(crate) function_timeouts: HashMap<String, Duration>,
     pub(crate) fuel: Option<u64>,
     pub(crate) grants: Arc<WasiGrants>,
-    pub(crate) warm: Option<WarmPool>,
-    /// Never-used instances made ahead of calls, in the fresh-instance mode.
+    /// Its warm instances, in warm mode.
+    pub(crate) warm: Option<WarmInstances>,
+    /// Its stock of ready instances, in fresh mode.
     pub(crate) stock: Option<Arc<InstanceStock>>,
     pub(crate) stats: PluginStats,
     /// Caveats found at load (a capability imported but granted nothing, say).
     pub(crate) warnings: Vec<String>,
 }
 
-/// Counters of one plugin's calls.
-#[derive(Debug, Default)]
-pub struct PluginStats {
-    calls: AtomicU64,
-    failures: AtomicU64,
-    fuel_used: AtomicU64,
-    last_fuel_used: AtomicU64,
-    from_stock: AtomicU64,
-    instantiated: AtomicU64,
-}
-
-impl PluginStats {
-    pub(crate) fn record(&self, ok: bool, fuel_used: Option<u64>) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        if !ok {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(fuel) = fuel_used {
-            self.fuel_used.fetch_add(fuel, Ordering::Relaxed);
-            self.last_fuel_used.store(fuel, Ordering::Relaxed);
-        }
-    }
-
-    pub(crate) fn record_instance(&self, source: InstanceSource) {
-        let counter = match source {
-            InstanceSource::Stock => &self.from_stock,
-            InstanceSource::Instantiated => &self.instantiated,
-            InstanceSource::Warm => return,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Calls made.
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
-    }
-
-    /// Calls that failed.
-    pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
-    }
-
-    /// Fuel used by all calls, when fuel is metered.
-    pub fn fuel_used(&self) -> u64 {
-        self.fuel_used.load(Ordering::Relaxed)
-    }
-
-    /// Fuel used by the call that finished last, when fuel is metered.
-    pub fn last_fuel_used(&self) -> u64 {
-        self.last_fuel_used.load(Ordering::Relaxed)
-    }
-
-    /// Calls that took a never-used instance from the plugin's stock.
-    pub fn instances_from_stock(&self) -> u64 {
-        self.from_stock.load(Ordering::Relaxed)
-    }
-
-    /// Calls that made their instance on their own path, instantiation failures included:
-    /// with a stock, the calls that found it empty; with warm instances, those that found
-    /// none free. Calls that reused a warm instance are the rest.
-    pub fn instances_made_on_call(&self) -> u64 {
-        self.instantiated.load(Ordering::Relaxed)
-    }
-}
-
 impl Plugin {
+    /// The export `function` its manifest names.
+    pub(crate) fn function(&self, function: &str) -> Result<&ExportedFunc, CallError> {
+        self.functions
+            .get(function)
+            .ok_or_else(|| CallError::NoSuchFunction {
+                plugin: self.name.to_string(),
+                function: function.to_string(),
+            })
+    }
+
     /// The plugin's name, from its manifest.
     pub fn name(&self) -> &str {
         &self.name
@@ -153,18 +116,18 @@ impl Plugin {
         &self.warnings
     }
 
-    /// Whether calls reuse warm instances instead of a fresh instance each.
+    /// Whether calls reuse warm instances (warm mode) instead of a fresh instance each.
     pub fn is_warm(&self) -> bool {
         self.warm.is_some()
     }
 
-    /// How many warm instances are idle, for a plugin in warm-instance mode.
+    /// How many warm instances are idle, for a plugin in warm mode.
     pub fn idle_warm_instances(&self) -> Option<usize> {
-        self.warm.as_ref().map(WarmPool::idle)
+        self.warm.as_ref().map(WarmInstances::idle)
     }
 
-    /// How many never-used instances are ready for calls, for a plugin in the fresh-instance
-    /// mode with a stock (none until the plugin's first call).
+    /// How many ready instances its stock holds, for a plugin in fresh mode with a stock
+    /// (none until the plugin's first call).
     pub fn stocked_instances(&self) -> Option<usize> {
         self.stock.as_deref().map(InstanceStock::ready)
     }
@@ -185,7 +148,7 @@ impl Plugin {
     pub fn signature(&self, function: &str) -> Option<String> {
         self.functions
             .get(function)
-            .map(|f| crate::loader::signature::describe_func(&f.ty))
+            .map(|f| signature::describe_func(&f.ty))
     }
 
     /// A serializable summary, as `plugmill list` prints it.

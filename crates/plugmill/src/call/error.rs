@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wasmtime::{Trap, WasmBacktrace};
 
-use crate::runtime::{DeadlineExceeded, MemoryLimitExceeded};
+use crate::host::{DeadlineExceeded, MemoryLimitExceeded};
 
 /// Frames of a wasm backtrace kept in a trap report.
 const BACKTRACE_FRAMES: usize = 8;

@@ -1,5 +1,5 @@
-//! [`StockKeeper`]: the one background thread per runtime that tears down retired instances
-//! and refills every stock that asked.
+//! [`StockKeeper`]: the one background thread per runtime that tends every stock that asked:
+//! tears down its retired instances and makes ready ones (see [`Tend`]).
 //!
 //! A caller only pushes its stock on the keeper's queue: it never wakes a thread on its path,
 //! which costs a system call and, on a virtual machine, an interrupt to the other core (about
@@ -9,14 +9,13 @@
 //! (`nice` 19): it uses cores the calls leave idle and yields to them when they are all busy,
 //! so that under saturation calls make their own instances, as without a stock, instead of
 //! sharing the cores with it. The thread starts with the first stock that asks, holds only a
-//! weak reference to the runtime, and ends when the runtime is dropped.
+//! weak reference to the runtime's [`Stores`], and ends when the runtime is dropped.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::future::Future;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use super::InstanceStock;
-use crate::runtime::Runtime;
+use crate::runtime::stores::Stores;
 
 /// How often a busy keeper looks for work.
 const POLL: Duration = Duration::from_micros(50);
@@ -24,33 +23,74 @@ const POLL: Duration = Duration::from_micros(50);
 /// How long a keeper polls without finding work before it parks.
 const IDLE_BEFORE_PARKING: Duration = Duration::from_millis(20);
 
-/// The handle a runtime keeps: dropping it stops the thread.
-pub(crate) struct StockKeeper {
-    shared: Arc<Shared>,
+/// What the keeper does for one stock in a round.
+pub(crate) trait Tend: Send + Sync + 'static {
+    /// Tears down the stock's retired instances, then makes ready ones until it is full.
+    fn tend(&self, stores: &Stores) -> impl Future<Output = ()>;
 }
 
-struct Shared {
-    queue: Mutex<Queue>,
+/// The keeper of one runtime's stocks, its thread started by the first stock that asks.
+pub(crate) struct StockKeeper<S> {
+    stores: Weak<Stores>,
+    /// `None` when the thread could not start: stocks then stay empty and calls make their
+    /// own instances.
+    thread: OnceLock<Option<KeeperThread<S>>>,
+}
+
+impl<S: Tend> StockKeeper<S> {
+    /// A keeper whose thread will make instances with `stores`.
+    pub(crate) fn new(stores: Weak<Stores>) -> Self {
+        Self {
+            stores,
+            thread: OnceLock::new(),
+        }
+    }
+
+    /// Queues `stock` for the keeper's next round, starting the keeper on first use; wakes
+    /// the keeper only if it parked.
+    pub(crate) fn submit(&self, stock: &Arc<S>) {
+        let thread = self.thread.get_or_init(|| {
+            KeeperThread::start(self.stores.clone())
+                .inspect_err(|error| {
+                    tracing::warn!(%error, "the instance stock keeper thread cannot start");
+                })
+                .ok()
+        });
+        if let Some(thread) = thread {
+            thread.submit(stock);
+        }
+    }
+}
+
+/// The handle on the keeper's thread: dropping it stops the thread.
+struct KeeperThread<S> {
+    shared: Arc<Shared<S>>,
+}
+
+struct Shared<S> {
+    queue: Mutex<Queue<S>>,
     wake: Condvar,
 }
 
-#[derive(Default)]
-struct Queue {
-    stocks: Vec<Arc<InstanceStock>>,
+struct Queue<S> {
+    stocks: Vec<Arc<S>>,
     parked: bool,
     stopped: bool,
 }
 
-impl StockKeeper {
-    /// Starts the keeper thread of `runtime`.
-    pub(crate) fn start(runtime: &Arc<Runtime>) -> std::io::Result<Self> {
+impl<S: Tend> KeeperThread<S> {
+    fn start(stores: Weak<Stores>) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue {
+                stocks: Vec::new(),
+                parked: false,
+                stopped: false,
+            }),
             wake: Condvar::new(),
         });
         let thread = Keeper {
             shared: shared.clone(),
-            runtime: Arc::downgrade(runtime),
+            stores,
         };
         std::thread::Builder::new()
             .name("plugmill-stock".into())
@@ -58,8 +98,7 @@ impl StockKeeper {
         Ok(Self { shared })
     }
 
-    /// Queues `stock` for the keeper's next round; wakes the keeper only if it parked.
-    pub(crate) fn submit(&self, stock: &Arc<InstanceStock>) {
+    fn submit(&self, stock: &Arc<S>) {
         let mut queue = self.shared.lock();
         queue.stocks.push(stock.clone());
         if queue.parked {
@@ -69,7 +108,7 @@ impl StockKeeper {
     }
 }
 
-impl Drop for StockKeeper {
+impl<S> Drop for KeeperThread<S> {
     fn drop(&mut self) {
         let mut queue = self.shared.lock();
         queue.stopped = true;
@@ -78,19 +117,19 @@ impl Drop for StockKeeper {
     }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
+impl<S> Shared<S> {
+    fn lock(&self) -> MutexGuard<'_, Queue<S>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 /// The keeper thread's side.
-struct Keeper {
-    shared: Arc<Shared>,
-    runtime: Weak<Runtime>,
+struct Keeper<S> {
+    shared: Arc<Shared<S>>,
+    stores: Weak<Stores>,
 }
 
-impl Keeper {
+impl<S: Tend> Keeper<S> {
     fn run(self) {
         if let Err(error) = rustix::process::nice(19) {
             tracing::debug!(%error, "the instance stock keeper runs at normal priority");
@@ -132,37 +171,16 @@ impl Keeper {
                 std::thread::sleep(POLL);
                 continue;
             }
-            let Some(runtime) = self.runtime.upgrade() else {
+            let Some(stores) = self.stores.upgrade() else {
                 return;
             };
             for stock in stocks {
                 // A stock only the queue holds belongs to a plugin that is gone.
                 if Arc::strong_count(&stock) > 1 {
-                    executor.block_on(stock.tend(&runtime));
+                    executor.block_on(stock.tend(&stores));
                 }
             }
             idle_since = Instant::now();
         }
-    }
-}
-
-/// Whether a stock is on the keeper's queue: set by the caller that queues it, cleared by
-/// the keeper before it tends the stock (so work that arrives meanwhile queues it again).
-#[derive(Default)]
-pub(crate) struct Queued(AtomicBool);
-
-impl Queued {
-    /// Marks the stock queued; false if it already was.
-    pub(crate) fn mark(&self) -> bool {
-        !self.0.swap(true, Ordering::AcqRel)
-    }
-
-    /// Whether the stock is queued now.
-    pub(crate) fn is_marked(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn clear(&self) {
-        self.0.store(false, Ordering::Release);
     }
 }

@@ -4,7 +4,7 @@
 use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{Type, Val};
 
-use crate::loader::signature::describe_type;
+use super::signature::describe_type;
 
 /// Checks `args` against the parameters of `func`.
 pub fn check_args(func: &ComponentFunc, args: &[Val]) -> Result<(), String> {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 
-use super::{FetchLimits, Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
+use super::fetch::{
+    FetchLimits, Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions,
+};
 use crate::files::{read_regular, shown_path, FileError};
 
 /// Every `*.wasm` file directly inside one directory.

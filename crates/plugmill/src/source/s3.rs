@@ -20,7 +20,9 @@ use object_store::{ClientOptions, ObjectStore, ObjectStoreExt as _, RetryConfig}
 
 use bytes::{Bytes, BytesMut};
 
-use super::{FetchLimits, Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions};
+use super::fetch::{
+    FetchLimits, Fetched, PluginArtifact, PluginSource, Skipped, SourceError, Versions,
+};
 
 /// Objects downloaded at once.
 const PARALLEL_DOWNLOADS: usize = 16;

@@ -1,7 +1,8 @@
 //! Turning sqlx failures into [`DatabaseError`]s that say what went wrong and where, for
 //! both backends.
 
-use super::{error, Database, DatabaseError, ErrorKind};
+use super::databases::Database;
+use super::wit::{error, DatabaseError, ErrorKind};
 
 /// A query returned more rows than its database allows.
 pub(crate) fn too_many_rows(database: &Database) -> DatabaseError {

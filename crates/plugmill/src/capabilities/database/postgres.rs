@@ -18,10 +18,11 @@ use sqlx::{
 };
 use sqlx::{Statement as _, Transaction, TypeInfo as _};
 
+use super::databases::Database;
 use super::errors::{connection_error, statement_error, too_many_rows};
-use super::session::Params;
-use super::value::{self, case_name};
-use super::{columns_of, error, Database, DatabaseError, ErrorKind, Rows, Value};
+use super::params::Params;
+use super::value::{self, case_name, columns_of};
+use super::wit::{error, DatabaseError, ErrorKind, Rows, Value};
 
 /// An open PostgreSQL transaction.
 pub struct PgTransaction {

@@ -8,9 +8,10 @@
 //! unconvertible column fails naming it instead of reading as null; a commit after a failed
 //! statement reports the rollback PostgreSQL made instead of succeeding.
 
-use super::session::{Params, Session};
+use super::params::Params;
+use super::session::Session;
 use super::value::rows_to_json;
-use super::DatabaseError;
+use super::wit::DatabaseError;
 
 /// Bindings generated from the WIT.
 #[allow(missing_docs)]

@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
+use super::databases::{Database, Databases};
+use super::params::Params;
+use super::pool::Pool;
 #[cfg(feature = "postgres")]
 use super::postgres::PgTransaction;
 #[cfg(feature = "sqlite")]
 use super::sqlite::SqliteTransaction;
-use super::{error, Database, DatabaseError, Databases, ErrorKind, Pool, Rows};
+use super::wit::{error, DatabaseError, ErrorKind, Rows};
 use crate::capabilities::{CallScope, ScopeContext};
 
 /// Transactions one call may hold open at once.
@@ -25,38 +28,6 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// Time a rollback at the end of a call may take before its connection is dropped instead.
 const ROLLBACK_GRACE: Duration = Duration::from_secs(5);
-
-/// Parameters of a statement.
-pub enum Params {
-    /// Typed values (`plugmill:database`).
-    Typed(Vec<super::Value>),
-    /// Text, converted to the type the statement gives each parameter (the seed interface).
-    Text(Vec<String>),
-}
-
-impl Params {
-    fn len(&self) -> usize {
-        match self {
-            Params::Typed(values) => values.len(),
-            Params::Text(values) => values.len(),
-        }
-    }
-
-    /// Checks the count against what the statement expects.
-    pub(crate) fn check_count(&self, expected: usize) -> Result<(), DatabaseError> {
-        if self.len() == expected {
-            return Ok(());
-        }
-        Err(error(
-            ErrorKind::Parameters,
-            format!(
-                "the statement has {expected} parameter{}, {} given",
-                if expected == 1 { "" } else { "s" },
-                self.len()
-            ),
-        ))
-    }
-}
 
 /// An open transaction of either backend.
 enum Backend {

@@ -10,22 +10,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::TryStreamExt as _;
-use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{
     Arguments as _, AssertSqlSafe, Either, Executor as _, Row as _, SqlSafeStr as _, Sqlite,
 };
 use sqlx::{Statement as _, Transaction, TypeInfo as _, ValueRef as _};
 
+use super::databases::Database;
 use super::errors::{connection_error, statement_error, too_many_rows};
-use super::session::Params;
-use super::{columns_of, error, Column, Database, DatabaseError, ErrorKind, Rows, Value};
-
-/// Confines a new pooled connection to its database file.
-pub(crate) async fn confine(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    let mut handle = connection.lock_handle().await?;
-    plugmill_sqlite_guard::confine(handle.as_raw_handle())
-        .map_err(|e| sqlx::Error::Configuration(e.into()))
-}
+use super::params::Params;
+use super::value::columns_of;
+use super::wit::{error, Column, DatabaseError, ErrorKind, Rows, Value};
 
 /// An open SQLite transaction.
 pub struct SqliteTransaction {

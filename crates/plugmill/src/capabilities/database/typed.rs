@@ -4,20 +4,10 @@
 
 use wasmtime::component::Resource;
 
-use super::session::{Params, Session};
+use super::params::Params;
+use super::session::Session;
 use super::value::rows_to_json;
-use super::{DatabaseError, Rows, Value};
-
-/// Bindings generated from the WIT.
-#[allow(missing_docs)]
-pub mod generated {
-    wasmtime::component::bindgen!({
-        path: "../../wit/database",
-        world: "plugmill:database/database-client",
-        imports: { default: async },
-    });
-}
-pub use generated::plugmill::database::{transactions, types};
+use super::wit::{transactions, types, DatabaseError, Rows, Value};
 
 use transactions::{Host, HostTransaction, Transaction};
 

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value as Json};
 
-use super::{Rows, Value};
+use super::wit::{Column, Rows, Value};
 
 /// Rows as a JSON array of objects, keys in column order.
 pub fn rows_to_json(rows: &Rows) -> Json {
@@ -137,6 +137,19 @@ pub fn case_name(value: &Value) -> &'static str {
         Value::Numeric(_) => "numeric",
         Value::Array(_) => "array",
     }
+}
+
+/// The result columns of a prepared statement: names and lower-case type names.
+pub(crate) fn columns_of<S: sqlx::Statement>(statement: &S) -> Vec<Column> {
+    use sqlx::{Column as _, TypeInfo as _};
+    statement
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            type_name: c.type_info().name().to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,14 +18,14 @@
 //! is treated as a secret: it is never logged, never part of an error, and its `Debug` form
 //! is hidden.
 
+mod secret;
 mod source;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker};
 
+pub use secret::Secret;
 pub use source::VariableSource;
 
 use crate::capabilities::Capability;
@@ -45,28 +45,6 @@ use generated::plugmill::variables::variables::{self as wit, Error};
 
 /// Longest variable name accepted.
 const MAX_NAME_LEN: usize = 64;
-
-/// A variable's value: shown as `***` by `Debug`, never logged.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Arc<str>);
-
-impl Secret {
-    /// A value.
-    pub fn new(value: impl Into<Arc<str>>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// The variables capability: each plugin's values, by name.
 #[derive(Clone, Debug, Default)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::Secret;
+use super::secret::Secret;
 use crate::config::HostConfig;
 
 /// The longest value read from a file.

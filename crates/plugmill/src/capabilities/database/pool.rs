@@ -1,0 +1,52 @@
+//! [`Pool`]: the connection pool of one database, either backend, made lazily from its
+//! [`DatabaseSpec`]; SQLite connections are confined to their file as they open.
+
+#[cfg(feature = "postgres")]
+use sqlx::postgres::{PgPool, PgPoolOptions};
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqlitePoolOptions};
+
+use super::config::{Backend, DatabaseSpec};
+
+/// A connection pool of either backend.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Postgres(PgPool),
+    /// SQLite.
+    #[cfg(feature = "sqlite")]
+    Sqlite(SqlitePool),
+}
+
+impl DatabaseSpec {
+    /// A pool for this database that connects on first use (call it inside the tokio
+    /// runtime). SQLite connections are confined to their file.
+    pub fn connect_lazy(&self) -> Pool {
+        match &self.backend {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(options) => Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(self.max_connections)
+                    .acquire_timeout(self.acquire_timeout)
+                    .connect_lazy_with(options.clone()),
+            ),
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(options) => Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(self.max_connections)
+                    .acquire_timeout(self.acquire_timeout)
+                    .after_connect(|connection, _| Box::pin(confine(connection)))
+                    .connect_lazy_with(options.clone()),
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+/// Confines a new pooled connection to its database file.
+pub(crate) async fn confine(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let mut handle = connection.lock_handle().await?;
+    plugmill_sqlite_guard::confine(handle.as_raw_handle())
+        .map_err(|e| sqlx::Error::Configuration(e.into()))
+}

@@ -1,6 +1,7 @@
 //! What every request goes through: a request id (`x-request-id`, taken from the request or
 //! made, and readable with [`request_id`] while the request is handled), a span, one log
-//! line (method, path, status, plugin, duration, request id) and the request counter.
+//! line (method, path, status, plugin and registry generation, duration, request id) and the
+//! request counter.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,9 +12,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
 
-/// The plugin a response came from, for the log line (set by the handlers).
+/// The plugin a response came from and the generation of the registry its route was matched
+/// in, for the log line (set by the handlers from the one match they called).
 #[derive(Clone, Debug)]
-pub(crate) struct ServedBy(pub(crate) String);
+pub(crate) struct ServedBy {
+    pub(crate) plugin: String,
+    pub(crate) generation: u64,
+}
 
 /// The metrics label of a request's route (set by the handlers; bounded: registered routes
 /// and fixed endpoints only).
@@ -48,10 +53,10 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
         .scope(id.clone(), next.run(request).instrument(span.clone()))
         .await;
     let status = response.status();
-    let plugin = response
+    let (plugin, generation) = response
         .extensions()
         .get::<ServedBy>()
-        .map(|p| p.0.clone())
+        .map(|served| (served.plugin.clone(), Some(served.generation)))
         .unwrap_or_default();
     let route = response
         .extensions()
@@ -62,6 +67,7 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
         tracing::info!(
             status = status.as_u16(),
             plugin = %plugin,
+            generation,
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request"
         )

@@ -17,6 +17,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use plugmill::RouteMatch;
 use serde_json::json;
 use tower::ServiceBuilder;
 
@@ -57,9 +58,12 @@ pub(crate) fn router(state: AppState) -> Router {
 }
 
 /// Marks a response with the plugin that served it and its route's metrics label.
-fn served(response: &mut Response, plugin: String, route: String) {
-    response.extensions_mut().insert(ServedBy(plugin));
-    response.extensions_mut().insert(RouteLabel(route));
+fn served(response: &mut Response, route: &RouteMatch, label: String) {
+    response.extensions_mut().insert(ServedBy {
+        plugin: route.plugin.name().to_string(),
+        generation: route.generation,
+    });
+    response.extensions_mut().insert(RouteLabel(label));
 }
 
 /// Marks a response with a fixed route label.

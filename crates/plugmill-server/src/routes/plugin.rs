@@ -52,14 +52,12 @@ pub(super) async fn seed_endpoint(
         .remove("generate_document")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    let registry = state.host.manager().registry();
-    let target = registry.route(&path).ok_or_else(|| {
+    // Resolved once: the task, the call, the log line and the metrics name this match.
+    let route = state.host.manager().match_route(&path).ok_or_else(|| {
         ApiError::NotFound(format!("no plugin serves route `{}`", shorten(&path)))
     })?;
-    let plugin = target.plugin.name().to_string();
-    if let (Some(task_type), true) = (task_execution, target.task) {
-        let handler = target.handler.clone();
-        drop(registry);
+    if let (Some(task_type), true) = (task_execution, route.task) {
+        let handler = route.handler.clone();
         let tenant_id = caller.owner(allow_tenantless(&state))?;
         let task = NewTask {
             task: handler.clone(),
@@ -75,16 +73,15 @@ pub(super) async fn seed_endpoint(
         audit::record(Action::Submit, &caller, &record.id, "ok");
         let answer = json!({ "document_id": record.document_id, "task_execution": record });
         let mut response = Json(json!({ "data": answer.to_string() })).into_response();
-        served(&mut response, plugin, "/plugin".into());
+        served(&mut response, &route, "/plugin".into());
         return Ok(response);
     }
-    drop(registry);
-    let answer = state.host.manager().call_route(&path, &data).await;
+    let answer = state.host.manager().call_matched(&route, &data).await;
     let mut response = match answer {
         Ok(answer) => Json(json!({ "data": answer })).into_response(),
         Err(error) => ApiError::from(error).into_response(),
     };
-    served(&mut response, plugin, "/plugin".into());
+    served(&mut response, &route, "/plugin".into());
     Ok(response)
 }
 
@@ -99,18 +96,15 @@ pub(super) async fn plugin_route(
     let path = uri.path();
     let data = json_body(body, state.settings.max_body).await?;
     let data = callers_data(data, caller.claims_json())?;
-    let plugin = state
-        .host
-        .manager()
-        .registry()
-        .route(path)
-        .map(|target| target.plugin.name().to_string())
-        .ok_or_else(|| ApiError::NotFound(format!("no plugin serves route `{}`", shorten(path))))?;
-    let mut response = match state.host.manager().call_route(path, &data).await {
+    let route =
+        state.host.manager().match_route(path).ok_or_else(|| {
+            ApiError::NotFound(format!("no plugin serves route `{}`", shorten(path)))
+        })?;
+    let mut response = match state.host.manager().call_matched(&route, &data).await {
         Ok(answer) => Json(answer).into_response(),
         Err(error) => ApiError::from(error).into_response(),
     };
-    served(&mut response, plugin, path.to_string());
+    served(&mut response, &route, path.to_string());
     Ok(response)
 }
 

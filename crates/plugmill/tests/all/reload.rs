@@ -271,3 +271,43 @@ async fn a_source_that_disappears_is_reported_once_and_the_plugins_keep_serving(
     );
     assert_eq!(version(&manager, 0).await, ["v2"]);
 }
+
+#[tokio::test]
+async fn a_route_matched_once_is_called_on_the_plugin_it_matched_even_after_a_reload() {
+    let dir = super::plugin_dir(&[("reloadable.wasm", test_plugins::RELOADABLE_V1)]);
+    let source = LocalDirectory::new(dir.path());
+    let manager = builder().build().unwrap();
+    assert_eq!(manager.registry().generation(), 0, "nothing loaded yet");
+    manager.load(&source).await.unwrap();
+    let matched = manager
+        .match_route("/reloadable/describe")
+        .expect("a match");
+    assert_eq!(
+        (
+            matched.plugin.name(),
+            matched.handler.as_str(),
+            matched.generation
+        ),
+        ("reloadable", "describe", 1)
+    );
+
+    std::fs::copy(
+        test_plugins::RELOADABLE_V2,
+        dir.path().join("reloadable.wasm"),
+    )
+    .unwrap();
+    manager.reload(&source).await.unwrap();
+    let data = serde_json::json!({});
+    assert_eq!(
+        manager.call_matched(&matched, &data).await.unwrap(),
+        serde_json::json!({"version": "v1"}),
+        "the call runs on the version that was matched, not on a second lookup"
+    );
+    let rematched = manager.match_route("/reloadable/describe").unwrap();
+    assert_eq!(rematched.generation, 2);
+    assert_eq!(
+        manager.call_matched(&rematched, &data).await.unwrap(),
+        serde_json::json!({"version": "v2"})
+    );
+    assert!(manager.match_route("/reloadable/nope").is_none());
+}

@@ -6,8 +6,9 @@
 //! SQLite's defensive mode, which refuses writes that can corrupt the database file
 //! (`PRAGMA writable_schema`, direct writes to shadow tables).
 //!
-//! It is the one place in plugmill with `unsafe` code: two calls into the SQLite C API on a
-//! handle the caller holds locked.
+//! It is the one place in plugmill with `unsafe` code: [`confine`], two calls into the SQLite
+//! C API on a raw handle. [`confine_connection`] is its safe form for a pooled `sqlx`
+//! connection, whose handle stays locked for the call.
 
 use std::ffi::c_int;
 use std::ptr::NonNull;
@@ -16,12 +17,25 @@ use libsqlite3_sys::{
     sqlite3, sqlite3_db_config, sqlite3_limit, SQLITE_DBCONFIG_DEFENSIVE, SQLITE_LIMIT_ATTACHED,
     SQLITE_OK,
 };
+use sqlx::sqlite::SqliteConnection;
+
+/// SQLite refused to confine a connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SQLite refused defensive mode (code {code})")]
+pub struct ConfineError {
+    /// SQLite's result code.
+    pub code: c_int,
+}
 
 /// Refuses `ATTACH` and `VACUUM INTO` and turns on defensive mode on `handle`.
 ///
-/// `handle` must be an open connection that no other thread uses during the call (as the
-/// locked handle of a pooled connection is).
-pub fn confine(handle: NonNull<sqlite3>) -> Result<(), String> {
+/// # Safety
+///
+/// `handle` must point to an open SQLite connection, and no other thread may use that
+/// connection until the call returns (as with the locked handle of a pooled connection, see
+/// [`confine_connection`]).
+#[allow(unsafe_code)]
+pub unsafe fn confine(handle: NonNull<sqlite3>) -> Result<(), ConfineError> {
     let db = handle.as_ptr();
     // SAFETY: the caller guarantees `db` is an open connection used by no other thread now;
     // both functions only set connection options.
@@ -35,7 +49,17 @@ pub fn confine(handle: NonNull<sqlite3>) -> Result<(), String> {
         )
     };
     if defensive != SQLITE_OK {
-        return Err(format!("SQLite refused defensive mode (code {defensive})"));
+        return Err(ConfineError { code: defensive });
     }
     Ok(())
+}
+
+/// Confines a new pooled connection to its database file (for `after_connect`).
+pub async fn confine_connection(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let mut handle = connection.lock_handle().await?;
+    // SAFETY: the handle is the open connection's, and the lock keeps every other user of the
+    // connection out until it is dropped, after the call.
+    #[allow(unsafe_code)]
+    let confined = unsafe { confine(handle.as_raw_handle()) };
+    confined.map_err(|e| sqlx::Error::Configuration(e.into()))
 }

@@ -4,7 +4,7 @@
 #[cfg(feature = "postgres")]
 use sqlx::postgres::{PgPool, PgPoolOptions};
 #[cfg(feature = "sqlite")]
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
 use super::config::{Backend, DatabaseSpec};
 
@@ -36,17 +36,11 @@ impl DatabaseSpec {
                 SqlitePoolOptions::new()
                     .max_connections(self.max_connections)
                     .acquire_timeout(self.acquire_timeout)
-                    .after_connect(|connection, _| Box::pin(confine(connection)))
+                    .after_connect(|connection, _| {
+                        Box::pin(plugmill_sqlite_guard::confine_connection(connection))
+                    })
                     .connect_lazy_with(options.clone()),
             ),
         }
     }
-}
-
-#[cfg(feature = "sqlite")]
-/// Confines a new pooled connection to its database file.
-pub(crate) async fn confine(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    let mut handle = connection.lock_handle().await?;
-    plugmill_sqlite_guard::confine(handle.as_raw_handle())
-        .map_err(|e| sqlx::Error::Configuration(e.into()))
 }

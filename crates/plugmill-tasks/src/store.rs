@@ -23,18 +23,32 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Why the record store could not answer (the database is unreachable, say): the task is
 /// left for later, never lost.
 #[derive(Debug, thiserror::Error)]
-#[error("the task records are unavailable: {0}")]
-pub struct StoreError(String);
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed or could not be reached (its message, credentials redacted).
+    #[error("the task records are unavailable: {0}")]
+    Database(String),
+    /// The record tables could not be created or upgraded (the error is in the message, not
+    /// repeated as a source).
+    #[error("the task records are unavailable: migrating the record tables: {0}")]
+    Migration(sqlx::migrate::MigrateError),
+    /// A record just written could not be read back.
+    #[error("the task records are unavailable: the record {id} vanished after it was written")]
+    Vanished {
+        /// The record's id.
+        id: String,
+    },
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        StoreError(plugmill::redact_secrets(&error.to_string()))
+        StoreError::Database(plugmill::redact_secrets(&error.to_string()))
     }
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(error: sqlx::migrate::MigrateError) -> Self {
-        StoreError(format!("migrating the record tables: {error}"))
+        StoreError::Migration(error)
     }
 }
 
@@ -184,7 +198,7 @@ impl RecordStore {
         let record = self
             .get(&id, &Scope::All)
             .await?
-            .ok_or_else(|| StoreError(format!("the record {id} vanished after it was written")))?;
+            .ok_or_else(|| StoreError::Vanished { id: id.to_string() })?;
         Ok(Created::Yes(Box::new(record)))
     }
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use plugmill::config::values::parse_seconds;
 
 /// Load, check and call WebAssembly component plugins.
 #[derive(Parser, Debug)]
@@ -225,8 +226,4 @@ impl HostArgs {
             instance_stock: None,
         }
     }
-}
-
-fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
-    plugmill::config::values::parse_seconds(text)
 }

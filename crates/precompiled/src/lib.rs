@@ -61,6 +61,26 @@ pub struct CacheError {
     error: std::io::Error,
 }
 
+/// An entry could not be stored (the component itself is unaffected).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PutError {
+    /// wasmtime could not serialize the component.
+    #[error("cannot serialize: {0}")]
+    Serialize(String),
+    /// No random name could be made for the temporary file.
+    #[error("no randomness: {0}")]
+    Randomness(getrandom::Error),
+    /// The entry could not be written or renamed into place.
+    #[error("cannot write `{}`: {error}", path.display())]
+    Write {
+        /// The entry.
+        path: PathBuf,
+        /// In the message; not repeated as a source.
+        error: std::io::Error,
+    },
+}
+
 /// How a component was obtained.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -202,10 +222,10 @@ impl PrecompiledCache {
 
     /// Stores `component`, compiled from bytes with this sha256. The entry appears atomically
     /// (written aside, then renamed), so a concurrent reader sees all of it or nothing.
-    pub fn put(&self, source_sha256: &[u8; 32], component: &Component) -> Result<(), String> {
+    pub fn put(&self, source_sha256: &[u8; 32], component: &Component) -> Result<(), PutError> {
         let payload = component
             .serialize()
-            .map_err(|e| format!("cannot serialize: {e:#}"))?;
+            .map_err(|e| PutError::Serialize(format!("{e:#}")))?;
         let header = entry::Header {
             fingerprint: self.fingerprint,
             source_sha256: *source_sha256,
@@ -214,7 +234,7 @@ impl PrecompiledCache {
         };
         let path = self.entry_path(source_sha256);
         let mut suffix = [0u8; 8];
-        getrandom::getrandom(&mut suffix).map_err(|e| format!("no randomness: {e}"))?;
+        getrandom::getrandom(&mut suffix).map_err(PutError::Randomness)?;
         let temporary = self.dir.join(format!(
             ".{}.{}.tmp",
             hex::encode(source_sha256),
@@ -229,7 +249,7 @@ impl PrecompiledCache {
         let renamed = written.and_then(|()| std::fs::rename(&temporary, &path));
         renamed.map_err(|error| {
             let _ = std::fs::remove_file(&temporary);
-            format!("cannot write `{}`: {error}", path.display())
+            PutError::Write { path, error }
         })
     }
 
@@ -256,7 +276,7 @@ impl PrecompiledCache {
         let compiled = compile();
         if let Ok(component) = &compiled {
             if let Err(problem) = self.put(&digest, component) {
-                return (compiled, with_write_problem(outcome, &problem));
+                return (compiled, with_write_problem(outcome, &problem.to_string()));
             }
         }
         (compiled, outcome)

@@ -8,42 +8,70 @@ use std::time::Duration;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
+/// A value that cannot be used; the message says what is wrong and how to write it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(String);
+
+impl InvalidValue {
+    /// What is wrong, as a message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for InvalidValue {
+    fn from(message: String) -> Self {
+        InvalidValue(message)
+    }
+}
+
+impl From<InvalidValue> for String {
+    fn from(invalid: InvalidValue) -> Self {
+        invalid.0
+    }
+}
+
 /// The longest duration plugmill takes for any setting: 365 days.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Checks a duration setting: more than zero, at most [`MAX_DURATION`].
-pub fn check_duration(duration: Duration) -> Result<Duration, String> {
+pub fn check_duration(duration: Duration) -> Result<Duration, InvalidValue> {
     if duration.is_zero() {
-        return Err("a duration of zero is not usable here: give one of at least 1ms".into());
+        return Err(InvalidValue(
+            "a duration of zero is not usable here: give one of at least 1ms".into(),
+        ));
     }
     if duration > MAX_DURATION {
-        return Err("longer than the longest duration plugmill takes (365 days)".into());
+        return Err(InvalidValue(
+            "longer than the longest duration plugmill takes (365 days)".into(),
+        ));
     }
     Ok(duration)
 }
 
 /// Parses a duration written as text (`"250ms"`, `"30s"`, `"2h 30m"`), bounded as
 /// [`check_duration`] says.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, InvalidValue> {
     let duration = humantime::parse_duration(text.trim()).map_err(|e| {
         format!(
             "`{}` is not a duration ({e}); write e.g. \"250ms\", \"30s\", \"5m\"",
             shorten(text)
         )
     })?;
-    check_duration(duration).map_err(|e| format!("`{}`: {e}", shorten(text)))
+    check_duration(duration).map_err(|e| InvalidValue(format!("`{}`: {e}", shorten(text))))
 }
 
 /// Parses a number of seconds (`"2"`, `"0.5"`), bounded as [`check_duration`] says: for
 /// command-line options and environment variables.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+pub fn parse_seconds(text: &str) -> Result<Duration, InvalidValue> {
     let seconds: f64 = text
         .trim()
         .parse()
         .map_err(|_| format!("`{}` is not a number of seconds", shorten(text)))?;
     let duration = Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("`{}` seconds is not a usable duration", shorten(text)))?;
-    check_duration(duration).map_err(|e| format!("`{}` seconds: {e}", shorten(text)))
+    check_duration(duration).map_err(|e| InvalidValue(format!("`{}` seconds: {e}", shorten(text))))
 }
 
 /// A bounded duration written as text in the configuration, e.g. `"250ms"`.
@@ -77,7 +105,7 @@ pub struct ByteSize(pub u64);
 
 impl ByteSize {
     /// Parses a size; the error says what is wrong.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
         let text = text.trim();
         let digits = text
             .find(|c: char| !(c.is_ascii_digit() || c == '_'))
@@ -96,22 +124,25 @@ impl ByteSize {
             "g" | "gb" => 1_000_000_000,
             "gib" => 1 << 30,
             other => {
-                return Err(format!(
+                return Err(InvalidValue(format!(
                     "`{}` is not a unit of size: use B, KiB, MiB, GiB (or KB, MB, GB)",
                     shorten(other)
-                ))
+                )))
             }
         };
         number
             .checked_mul(multiplier)
             .map(ByteSize)
-            .ok_or_else(|| format!("`{}` is too large a size", shorten(text)))
+            .ok_or_else(|| InvalidValue(format!("`{}` is too large a size", shorten(text))))
     }
 
     /// Checks the size against `min..=max`, naming them.
-    pub fn within(self, min: u64, max: u64) -> Result<u64, String> {
+    pub fn within(self, min: u64, max: u64) -> Result<u64, InvalidValue> {
         if self.0 < min || self.0 > max {
-            return Err(format!("{} bytes is outside {min} to {max} bytes", self.0));
+            return Err(InvalidValue(format!(
+                "{} bytes is outside {min} to {max} bytes",
+                self.0
+            )));
         }
         Ok(self.0)
     }
@@ -142,11 +173,11 @@ impl<'de> Deserialize<'de> for ByteSize {
 }
 
 /// Checks that a count that sizes memory is at most `max`, naming the setting.
-pub fn check_count(setting: &str, value: u64, max: u64) -> Result<(), String> {
+pub fn check_count(setting: &str, value: u64, max: u64) -> Result<(), InvalidValue> {
     if value > max {
-        return Err(format!(
+        return Err(InvalidValue(format!(
             "{setting}: {value} is more than the {max} plugmill allows"
-        ));
+        )));
     }
     Ok(())
 }
@@ -175,6 +206,7 @@ mod tests {
         }
         assert!(check_duration(Duration::MAX)
             .unwrap_err()
+            .message()
             .contains("365 days"));
         assert_eq!(parse_seconds("2.5"), Ok(Duration::from_millis(2500)));
         for refused in ["1e19", "-1", "0", "NaN", "inf", "x"] {

@@ -416,7 +416,7 @@ impl ManagerBuilder {
             self.load.limits.max_plugin_size,
             MAX_PLUGIN_SIZE,
         ) {
-            problems.push(problem);
+            problems.push(problem.into());
         }
         if !problems.is_empty() {
             return Err(BuildError::Settings(problems));

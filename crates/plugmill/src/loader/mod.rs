@@ -105,7 +105,7 @@ impl PluginSettings {
         for (name, count, max) in counts {
             if let Some(count) = count {
                 if let Err(problem) = check_count(name, count as u64, max as u64) {
-                    problems.push(problem);
+                    problems.push(problem.into());
                 }
             }
         }

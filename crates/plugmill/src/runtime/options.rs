@@ -140,7 +140,7 @@ impl RuntimeOptions {
         ];
         for (name, value, max) in counts {
             if let Err(problem) = crate::config::values::check_count(name, value, max) {
-                problems.push(problem);
+                problems.push(problem.into());
             }
         }
         if self.max_memory_bytes == 0 || self.pool_instances == 0 {

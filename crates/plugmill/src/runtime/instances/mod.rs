@@ -33,11 +33,9 @@
 //! - Each call reports where its instance came from ([`InstanceSource`](crate::InstanceSource)):
 //!   `stock`, `instantiated` or `warm`; a stock's misses are its `instantiated` calls.
 //!
-//! - [`instance`]: [`PluginInstance`].
-//! - [`stock`]: [`InstanceStock`] and [`DEFAULT_INSTANCE_STOCK`].
-//! - [`keeper`]: [`StockKeeper`], its thread and how it waits for work.
-//! - [`budget`]: [`StockBudget`].
-//! - [`warm`]: [`WarmInstances`].
+//! Modules: [`instance`] ([`PluginInstance`]), [`stock`] ([`InstanceStock`],
+//! [`DEFAULT_INSTANCE_STOCK`]), [`keeper`] ([`StockKeeper`], its thread and how it waits for
+//! work), [`budget`] ([`StockBudget`]) and [`warm`] ([`WarmInstances`]).
 
 pub mod budget;
 pub mod instance;

@@ -39,7 +39,7 @@ pub struct HostOptions {
     pub cache: CacheChoice,
     /// Told of every call when it ends (a front end's metrics).
     pub observer: Option<std::sync::Arc<dyn plugmill::CallObserver>>,
-    /// The stock of never-used instances of every plugin the configuration gives none
+    /// The stock of ready instances of every plugin the configuration gives none
     /// (`instance_stock`, under `[plugins."*"]` or the plugin's own section); `None` keeps
     /// the library's default, [`plugmill::DEFAULT_INSTANCE_STOCK`].
     pub instance_stock: Option<usize>,

@@ -58,12 +58,12 @@ impl CallOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InstanceSource {
-    /// A never-used instance from the plugin's stock, made in the background.
+    /// A ready instance from the plugin's stock, made in the background.
     Stock,
     /// An instance made on the call's path: the plugin has no stock or its stock was empty,
-    /// or no warm instance was free.
+    /// or no warm instance was idle.
     Instantiated,
-    /// A warm instance, reused from an earlier call.
+    /// An idle warm instance, reused from an earlier call.
     Warm,
 }
 

@@ -201,7 +201,7 @@ pub struct PluginConfig {
     pub timeouts: BTreeMap<String, HumanDuration>,
     /// Keep this many warm instances instead of a fresh one per call.
     pub warm_instances: Option<usize>,
-    /// Never-used instances kept ready for calls (0: each call makes its own).
+    /// Ready instances the plugin's stock keeps for calls (0: each call instantiates its own).
     pub instance_stock: Option<usize>,
     /// Instruction budget per call.
     pub fuel: Option<u64>,

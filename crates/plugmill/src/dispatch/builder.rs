@@ -229,7 +229,7 @@ impl ManagerBuilder {
         self
     }
 
-    /// Keep up to `instances` never-used instances of `plugin` ready, made and torn down in
+    /// Keep up to `instances` ready instances of `plugin` in its stock, made and torn down in
     /// the background once the plugin has been called (default
     /// [`DEFAULT_INSTANCE_STOCK`](crate::DEFAULT_INSTANCE_STOCK)); 0 makes each
     /// call instantiate and tear down its own instance. Calls still never share an instance.

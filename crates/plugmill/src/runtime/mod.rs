@@ -116,7 +116,7 @@ impl Runtime {
         &self.shared
     }
 
-    /// How many never-used instances all plugins' stocks may hold together.
+    /// How many ready instances all stocks may hold together (their budget).
     pub fn stock_budget(&self) -> &Arc<StockBudget> {
         &self.stock_budget
     }

@@ -66,7 +66,7 @@ pub mod bounds {
     pub const MAX_POOL_INSTANCES: u32 = 100_000;
     /// Warm instances kept per plugin.
     pub const MAX_WARM_INSTANCES: usize = 1_024;
-    /// Never-used instances kept ready per plugin.
+    /// Ready instances one plugin's stock may hold.
     pub const MAX_INSTANCE_STOCK: usize = 1_024;
     /// Bytes of stdout and of stderr kept per call.
     pub const MAX_OUTPUT_CAPTURE_BYTES: usize = 64 << 20;

@@ -14,7 +14,7 @@ use super::keeper::{StockKeeper, Tend};
 use crate::host::{HostState, WasiGrants};
 use crate::runtime::stores::Stores;
 
-/// Never-used instances kept ready per plugin by default, once it has been called: 16. In
+/// Ready instances a plugin's stock keeps by default, once the plugin is called: 16. In
 /// the open-loop bench (`docs/benchmarks.md`) a stock of 16 cuts a call's median latency
 /// 4-5x from a quarter to half of one core's load and about 20x at 90%, with lower tails at
 /// every load and the same saturated throughput as no stock; a stock of 4 drains in the
@@ -72,7 +72,7 @@ impl InstanceStock {
         }
     }
 
-    /// A never-used instance, if one is ready; asks the keeper to refill the stock. The
+    /// A ready instance, if the stock holds one; asks the keeper to refill the stock. The
     /// caller arms the deadline and fuel of its call.
     pub(crate) fn take(self: &Arc<Self>, keeper: &StockKeeper<Self>) -> Option<PluginInstance> {
         let instance = lock(&self.ready).pop();

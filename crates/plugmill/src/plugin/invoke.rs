@@ -124,7 +124,9 @@ async fn start(
         }
         None => {
             let mut store =
-                runtime.new_store_with(&plugin.name, &plugin.grants, timeout, plugin.fuel);
+                runtime
+                    .stores()
+                    .make(&plugin.name, &plugin.grants, timeout, plugin.fuel);
             match plugin.pre.instantiate_async(&mut store).await {
                 Ok(instance) => {
                     if let Some(stock) = &plugin.stock {
@@ -150,7 +152,7 @@ async fn start(
             }
         }
     };
-    let fuel_budget = runtime.refuel(&mut instance.store, plugin.fuel);
+    let fuel_budget = runtime.stores().refuel(&mut instance.store, plugin.fuel);
     let func = instance
         .instance
         .get_func(&mut instance.store, export.index)

@@ -144,23 +144,13 @@ impl Runtime {
     /// A new store for one call to `plugin`, with nothing granted, limits set and the
     /// deadline (and fuel, when metered) armed.
     pub fn new_store(&self, plugin: &Arc<str>, timeout: Duration) -> Store<HostState> {
-        self.new_store_with(plugin, &self.no_grants, timeout, self.options.fuel)
+        self.stores
+            .make(plugin, &self.no_grants, timeout, self.options.fuel)
     }
 
-    /// Like [`Self::new_store`], with WASI grants and a fuel budget of the plugin's own.
-    pub fn new_store_with(
-        &self,
-        plugin: &Arc<str>,
-        grants: &Arc<WasiGrants>,
-        timeout: Duration,
-        fuel: Option<u64>,
-    ) -> Store<HostState> {
-        self.stores.make(plugin, grants, timeout, fuel)
-    }
-
-    /// Sets the fuel of the next call when fuel is metered; returns the budget: the plugin's
-    /// own, else the default, else unlimited.
-    pub(crate) fn refuel(&self, store: &mut Store<HostState>, fuel: Option<u64>) -> Option<u64> {
-        self.stores.refuel(store, fuel)
+    /// What makes every store of this runtime: a call makes its own with its plugin's grants
+    /// and fuel.
+    pub(crate) fn stores(&self) -> &Stores {
+        &self.stores
     }
 }

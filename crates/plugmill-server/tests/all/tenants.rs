@@ -593,14 +593,16 @@ async fn unreachable_records_are_answered_without_their_host_user_database_or_pa
         .unwrap();
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = proxy.local_addr().unwrap().port();
+    // Cutting the proxy closes the connections it forwards too: the set's tasks are aborted
+    // when it is dropped, so a pooled connection cannot keep the records reachable.
     let forwarding = tokio::spawn(async move {
-        let mut open = Vec::new();
+        let mut open = tokio::task::JoinSet::new();
         while let Ok((mut inbound, _)) = proxy.accept().await {
-            open.push(tokio::spawn(async move {
+            open.spawn(async move {
                 if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                 }
-            }));
+            });
         }
     });
     let config = format!(

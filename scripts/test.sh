@@ -33,6 +33,11 @@ fi
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
+# The README's first command, on the binary the tests just built: it fails unless the server
+# answers the routes and the queued task's record ends SUCCESS.
+echo "==> scripts/demo.sh"
+PLUGMILL_BIN=target/debug/plugmill ./scripts/demo.sh
+
 # Optional OpenTelemetry export builds.
 echo "==> cargo check -p plugmill-cli --features otel"
 cargo check --quiet -p plugmill-cli --features otel

@@ -10,7 +10,8 @@
 //!   [`Host::spawn_reloader`] reloads them on SIGHUP and by polling, [`Host::shutdown`]
 //!   releases what the capabilities hold.
 //! - [`init_plugin_manager`]: the seed's process-wide manager, assembled from the
-//!   environment alone.
+//!   environment alone; [`seed`]: the seed's host API (`plugmill::seed`) over it,
+//!   initialised on first use.
 //!
 //! A deployment of the seed system starts plugmill with its environment unchanged: with no
 //! plugin source given, `AWS_S3_PUBLIC_BUCKET` names the bucket whose `plugins/` prefix is
@@ -35,6 +36,7 @@ mod host;
 mod logging;
 mod options;
 mod reloader;
+pub mod seed;
 mod signals;
 mod source;
 

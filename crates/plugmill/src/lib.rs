@@ -11,8 +11,8 @@
 //! ```
 //!
 //! Its modules import downward only (`tests/all/layers.rs` checks it from the source):
-//! `dispatch` > `registry` > `loader` > `plugin` > `runtime` > `capabilities` > `call` >
-//! `host` > `config`, `grants`, `source` and the small helpers.
+//! `seed` > `global` > `dispatch` > `registry` > `loader` > `plugin` > `runtime` >
+//! `capabilities` > `call` > `host` > `config`, `grants`, `source` and the small helpers.
 //!
 //! - [`source`]: where plugin bytes come from: a directory, or an S3 bucket prefix
 //!   (feature `s3`).
@@ -34,7 +34,8 @@
 //!   (feature `database`), authorization, variables, and the embedder's own.
 //!
 //! [`config`] reads the host configuration (`plugmill.toml`); [`grants`] is the one model of
-//! what each plugin is given. [`get_plugin_manager`] reaches the process-wide manager.
+//! what each plugin is given. [`get_plugin_manager`] reaches the process-wide manager;
+//! [`seed`] is the seed system's host API over it.
 //!
 //! # Examples
 //!
@@ -56,6 +57,7 @@
 pub mod capabilities;
 pub mod config;
 pub mod grants;
+pub mod seed;
 pub mod source;
 
 mod call;

@@ -16,6 +16,7 @@ use syn::visit::Visit;
 /// everything else uses). A module may import only the modules below it.
 const LAYERS: &[&str] = &[
     "lib",
+    "seed",
     "global",
     "dispatch",
     "registry",

@@ -16,6 +16,8 @@ mod logs;
 mod reload;
 mod s3;
 mod sandbox;
+mod seed;
+mod seed_shaped;
 mod typed;
 mod variables;
 

@@ -46,6 +46,9 @@ pub enum CallerKind {
 pub struct Identity {
     /// The claims as a JSON text: what `data.claims` receives, serialized once.
     pub claims_json: Arc<str>,
+    /// The member `"claims":"<claims_json as a JSON string>"` spliced into a caller's data,
+    /// written once.
+    pub claims_member: Arc<str>,
     /// `sub`, for the audit log.
     pub subject: Option<String>,
     /// `name`, else `preferred_username`, else `sub`: the records' `executed_by`.
@@ -148,6 +151,13 @@ impl Caller {
             .as_ref()
             .map(|identity| &*identity.claims_json)
     }
+
+    /// The member `data.claims` gets: `"claims":"<the claims as a JSON string>"`.
+    pub(crate) fn claims_member(&self) -> Option<&str> {
+        self.identity
+            .as_ref()
+            .map(|identity| &*identity.claims_member)
+    }
 }
 
 /// Recognizes callers: verifies tokens (remembering what verified ones said) and derives
@@ -230,8 +240,10 @@ impl Callers {
             (Some(tenant), Some(admin)) => &**tenant == admin.as_str(),
             _ => false,
         };
+        let claims_json = claims.to_string();
         Identity {
-            claims_json: Arc::from(claims.to_string()),
+            claims_member: Arc::from(crate::data::claims_member(&claims_json)),
+            claims_json: Arc::from(claims_json),
             subject: text("sub"),
             name: text("name")
                 .or_else(|| text("preferred_username"))

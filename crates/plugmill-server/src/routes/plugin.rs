@@ -11,46 +11,55 @@ use plugmill_tasks::{NewTask, TaskRecord};
 
 use super::{served, shorten};
 use crate::audit::{self, Action};
-use crate::body::json_body;
+use crate::body::{body_bytes, json_text, parsed};
 use crate::caller::Caller;
+use crate::data::scan::{self, Top};
 use crate::data::{callers_data, seed_data};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `POST /plugin`: `{"path", "data", "task_execution"?, "generate_document"?}`, answered
-/// `{"data": <the handler's JSON>}`, exactly as the seed system does.
+/// `{"data": <the handler's JSON>}`, exactly as the seed system does. A member sent twice
+/// counts once, the last, as in a JSON object.
 pub(super) async fn seed_endpoint(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let request = json_body(body, state.settings.max_body).await?;
-    let Value::Object(mut request) = request else {
+    let bytes = body_bytes(body, state.settings.max_body).await?;
+    let text = json_text(&bytes)?;
+    let Some(Top::Object(members)) = scan::top(text) else {
         return Err(ApiError::BadRequest(
             "the body must be a JSON object: {\"path\", \"data\"}".into(),
         ));
     };
-    let path = match request.remove("path") {
-        Some(Value::String(path)) => path,
+    let member = |name: &str| {
+        members
+            .iter()
+            .rev()
+            .find(|member| member.name(text).as_deref() == Some(name))
+            .map(|member| &text[member.value.clone()])
+    };
+    let path = match member("path").map(serde_json::from_str::<String>) {
+        Some(Ok(path)) => path,
         _ => {
             return Err(ApiError::BadRequest(
                 "`path` is missing: the route to call, a string".into(),
             ))
         }
     };
-    let data = seed_data(request.remove("data"), caller.claims_json())?;
-    let task_execution = match request.remove("task_execution") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(task_type)) => Some(task_type),
+    let data = seed_data(member("data"), caller.claims_member())?;
+    let task_execution = match member("task_execution").map(serde_json::from_str::<Value>) {
+        None | Some(Ok(Value::Null)) => None,
+        Some(Ok(Value::String(task_type))) => Some(task_type),
         Some(_) => {
             return Err(ApiError::BadRequest(
                 "`task_execution` must be a task type name, a string".into(),
             ))
         }
     };
-    let generate_document = request
-        .remove("generate_document")
-        .and_then(|v| v.as_bool())
+    let generate_document = member("generate_document")
+        .and_then(|text| serde_json::from_str::<bool>(text).ok())
         .unwrap_or(false);
     // Resolved once: the task, the call, the log line and the metrics name this match.
     let route = state.host.manager().match_route(&path).ok_or_else(|| {
@@ -62,7 +71,7 @@ pub(super) async fn seed_endpoint(
         let task = NewTask {
             task: handler.clone(),
             task_type: Some(task_type),
-            data,
+            data: parsed(&data)?,
             executed_by: caller.name(),
             tenant_id,
             document_id: generate_document.then(|| uuid::Uuid::new_v4().to_string()),
@@ -76,7 +85,11 @@ pub(super) async fn seed_endpoint(
         served(&mut response, &route, "/plugin".into());
         return Ok(response);
     }
-    let answer = state.host.manager().call_matched(&route, &data).await;
+    let answer = state
+        .host
+        .manager()
+        .call_matched_text(&route, data.into_owned())
+        .await;
     let mut response = match answer {
         Ok(answer) => Json(json!({ "data": answer })).into_response(),
         Err(error) => ApiError::from(error).into_response(),
@@ -94,13 +107,18 @@ pub(super) async fn plugin_route(
     body: Body,
 ) -> Result<Response, ApiError> {
     let path = uri.path();
-    let data = json_body(body, state.settings.max_body).await?;
-    let data = callers_data(data, caller.claims_json())?;
+    let bytes = body_bytes(body, state.settings.max_body).await?;
+    let data = callers_data(json_text(&bytes)?, caller.claims_member())?;
     let route =
         state.host.manager().match_route(path).ok_or_else(|| {
             ApiError::NotFound(format!("no plugin serves route `{}`", shorten(path)))
         })?;
-    let mut response = match state.host.manager().call_matched(&route, &data).await {
+    let answer = state
+        .host
+        .manager()
+        .call_matched_text(&route, data.into_owned())
+        .await;
+    let mut response = match answer {
         Ok(answer) => Json(answer).into_response(),
         Err(error) => ApiError::from(error).into_response(),
     };

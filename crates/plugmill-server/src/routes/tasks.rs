@@ -16,7 +16,7 @@ use plugmill_tasks::{Cancelled, Cursor, ListFilter, NewTask, Status};
 use super::plugin::allow_tenantless;
 use super::{fixed, shorten};
 use crate::audit::{self, Action};
-use crate::body::json_body;
+use crate::body::{body_bytes, json_text, parsed};
 use crate::caller::Caller;
 use crate::data::callers_data;
 use crate::error::ApiError;
@@ -31,8 +31,8 @@ pub(super) async fn queue_task(
     Path(name): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let data = json_body(body, state.settings.max_body).await?;
-    let data = callers_data(data, caller.claims_json())?;
+    let bytes = body_bytes(body, state.settings.max_body).await?;
+    let data = parsed(&callers_data(json_text(&bytes)?, caller.claims_member())?)?;
     if state.host.manager().registry().task(&name).is_empty() {
         return Err(ApiError::NotFound(format!(
             "no plugin registered task `{}`",

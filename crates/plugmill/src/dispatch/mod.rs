@@ -191,6 +191,17 @@ impl PluginManager {
         call_handler(&self.runtime, &route.plugin, &route.handler, data).await
     }
 
+    /// Calls the handler of a matched route with `data`, JSON text the caller already has: it
+    /// is handed to the handler as it is, not parsed and written again. Otherwise as
+    /// [`Self::call_matched`].
+    pub async fn call_matched_text(
+        &self,
+        route: &RouteMatch,
+        data: String,
+    ) -> Result<Value, CallError> {
+        call_handler_text(&self.runtime, &route.plugin, &route.handler, data).await
+    }
+
     /// Runs task `name` with `data` on every plugin that registered it, one outcome each.
     pub async fn execute_task(
         &self,
@@ -299,6 +310,16 @@ async fn call_handler(
 ) -> Result<Value, CallError> {
     let text = serde_json::to_string(data)
         .map_err(|e| CallError::BadInput(format!("data cannot be serialized: {e}")))?;
+    call_handler_text(runtime, plugin, handler, text).await
+}
+
+/// Calls a route or task handler with its data, JSON text.
+async fn call_handler_text(
+    runtime: &Arc<Runtime>,
+    plugin: &Plugin,
+    handler: &str,
+    text: String,
+) -> Result<Value, CallError> {
     let results = call_dynamic(plugin, runtime, handler, &[Val::String(text)]).await?;
     handler_output(plugin.name(), handler, results)
 }

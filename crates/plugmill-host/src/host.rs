@@ -93,14 +93,22 @@ impl Host {
         &self.config
     }
 
-    /// Loads every plugin of the source.
+    /// Loads every plugin of the source (counted in [`crate::metrics`]).
     pub async fn load(&self) -> Result<LoadReport, LoadError> {
-        self.manager.load(self.source.as_ref()).await
+        let report = self.manager.load(self.source.as_ref()).await?;
+        crate::metrics::record_load(&report);
+        Ok(report)
     }
 
-    /// Reloads: unchanged plugins stay, changed ones are swapped in atomically.
+    /// Reloads: unchanged plugins stay, changed ones are swapped in atomically (counted in
+    /// [`crate::metrics`]).
     pub async fn reload(&self) -> Result<LoadReport, LoadError> {
-        self.manager.reload(self.source.as_ref()).await
+        let outcome = self.manager.reload(self.source.as_ref()).await;
+        crate::metrics::record_reload(outcome.is_ok());
+        if let Ok(report) = &outcome {
+            crate::metrics::record_load(report);
+        }
+        outcome
     }
 
     /// How often the source is polled for changes: `[loading] reload_interval`, if set.

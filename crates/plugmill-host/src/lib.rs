@@ -31,6 +31,8 @@
 //! # drop((outcomes, reloader)); Ok(()) }
 //! ```
 
+pub mod metrics;
+
 mod global;
 mod host;
 mod logging;

@@ -64,6 +64,10 @@ impl Reloader {
                     else => return,
                 };
                 log(&event);
+                crate::metrics::record_reload(event.outcome.is_ok());
+                if let Ok(report) = &event.outcome {
+                    crate::metrics::record_load(report);
+                }
                 // Nobody listening is fine: the event was logged.
                 let _ = sender.send(event);
             }

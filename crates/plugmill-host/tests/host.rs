@@ -116,3 +116,60 @@ async fn a_front_end_s_instance_stock_applies_unless_the_configuration_sets_one(
         host.shutdown().await;
     }
 }
+
+/// A front end without the HTTP server (a task worker) serves the one recorder: the host's
+/// plugin-call metrics, a family registered by another crate, its descriptions.
+#[tokio::test]
+async fn the_metrics_endpoint_serves_the_one_recorder_with_every_crate_s_metrics() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(test_plugins::VALID, plugins.join("valid.wasm")).unwrap();
+    plugmill_host::metrics::describe("a-front-end", || {
+        metrics::describe_counter!("plugmill_test_front_end_total", "A front end's own");
+    });
+    plugmill_host::metrics::Metrics::install().unwrap();
+    metrics::counter!("plugmill_test_front_end_total").increment(2);
+    let options = plugmill_host::HostOptions {
+        plugins: Some(plugins.display().to_string()),
+        cache: plugmill_host::CacheChoice::Disabled,
+        observer: Some(Arc::new(plugmill_host::metrics::CallMetrics)),
+        ..Default::default()
+    };
+    let (host, _) = plugmill_host::Host::start(&options).await.unwrap();
+    let outcome = host
+        .manager()
+        .call_hook_json("greet", &[json!("ada")])
+        .await
+        .remove(0);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(plugmill_host::metrics::serve_metrics(listener));
+    let get = |path: &'static str| async move {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    };
+    let text = get("/metrics").await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    for expected in [
+        r#"plugmill_plugin_calls_total{plugin="valid",function="greet",outcome="ok"} 1"#,
+        "plugmill_plugin_call_duration_seconds_bucket",
+        "plugmill_plugins_loaded 1",
+        "# HELP plugmill_plugin_calls_total Calls to plugins",
+        "# HELP plugmill_test_front_end_total A front end's own",
+        "plugmill_test_front_end_total 2",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    assert!(get("/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(get("/other").await.starts_with("HTTP/1.1 404"));
+    host.shutdown().await;
+}

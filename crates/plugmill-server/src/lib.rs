@@ -15,7 +15,8 @@
 //! - [`caller`]: who is calling (operator, admin, a token's subject and tenant), derived once
 //!   per request; every task route decides what it sees from it;
 //! - [`error`]: one error type whose status says whose fault it is;
-//! - [`metrics`]: the Prometheus recorder and what it counts;
+//! - [`metrics`]: what the server counts (the recorder is the host assembly's, shared by every
+//!   front end: `plugmill_host::metrics`);
 //! - `connections`: serving connections with header, idle and body timeouts and a cap;
 //! - `limits`: the body read first, then the server's and each tenant's calls at once;
 //! - `data`: the fields of a caller's data that are the server's;

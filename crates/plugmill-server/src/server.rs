@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use axum::Router;
 use plugmill::LoadReport;
+use plugmill_host::metrics::{CallMetrics, Metrics};
 use plugmill_host::{Host, HostOptions};
 use plugmill_tasks::Tasks;
 use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
 use crate::config::ServerSettings;
-use crate::metrics::{CallMetrics, Metrics};
 use crate::state::AppState;
 
 /// How long a failed first load waits before trying again.
@@ -31,7 +31,8 @@ impl Server {
     /// `[auth]` read (`listen`, from the command line, over the configuration), the token
     /// keys fetched. Loads nothing yet.
     pub async fn assemble(mut options: HostOptions, listen: Option<&str>) -> anyhow::Result<Self> {
-        let metrics = Metrics::get()?;
+        let metrics = Metrics::install()?;
+        crate::metrics::describe();
         options.observer = Some(Arc::new(CallMetrics));
         let host = Arc::new(Host::assemble(&options)?);
         let settings = ServerSettings::from_config(host.config(), listen)?;
@@ -62,7 +63,6 @@ impl Server {
         for rejected in &report.rejected {
             tracing::warn!(%rejected, "plugin rejected");
         }
-        crate::metrics::record_load(&report);
         if self.state.tasks.get().is_none() {
             let tasks = Tasks::open(&self.host).await?;
             let _ = self.state.tasks.set(Arc::new(tasks));
@@ -111,12 +111,8 @@ impl Server {
         }
         let mut reloader = self.host.spawn_reloader();
         tokio::spawn(async move {
-            while let Some(event) = reloader.next().await {
-                crate::metrics::record_reload(event.outcome.is_ok());
-                if let Ok(report) = &event.outcome {
-                    crate::metrics::record_load(report);
-                }
-            }
+            // Reloads are logged and counted by the reloader; this keeps it running.
+            while reloader.next().await.is_some() {}
         });
         let limits = crate::connections::ConnectionLimits {
             header_timeout: self.state.settings.header_timeout,

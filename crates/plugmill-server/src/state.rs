@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use plugmill::capabilities::authorization::Authorization;
+use plugmill_host::metrics::Metrics;
 use plugmill_host::Host;
 use plugmill_tasks::Tasks;
 use tokio::sync::Semaphore;
@@ -12,7 +13,6 @@ use crate::auth::Verifier;
 use crate::caller::Callers;
 use crate::config::ServerSettings;
 use crate::limits::TenantGate;
-use crate::metrics::Metrics;
 
 /// The state of a server, shared by its handlers.
 #[derive(Clone)]

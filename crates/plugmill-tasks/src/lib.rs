@@ -17,7 +17,7 @@
 //! - metrics: queued, running, succeeded, failed, retried, dead-lettered, duration.
 
 pub mod config;
-mod metrics;
+pub mod metrics;
 mod queue;
 pub mod record;
 mod runner;
@@ -34,7 +34,6 @@ use plugmill::config::ConfigError;
 use plugmill_host::Host;
 
 pub use config::{QueueKind, RecordsAt, TaskSettings};
-pub use metrics::DURATION as DURATION_METRIC;
 pub use record::{LogLine, NewTask, Status, TaskRecord};
 pub use scope::{Cursor, ListFilter, Scope};
 pub use store::{Created, Page, RecordStore, StoreError};
@@ -106,6 +105,7 @@ impl Tasks {
     /// queue, tasks run here, and records left `IN_PROGRESS` by an earlier run are queued
     /// again.
     pub async fn open(host: &Host) -> Result<Self, TaskError> {
+        metrics::describe();
         let runner = runner(host, "server").await?;
         let queue = match &runner.settings.queue {
             QueueKind::Memory => Queue::Memory(MemoryQueue::start(runner.clone()).await?),
@@ -211,6 +211,7 @@ impl Tasks {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
             std::process::id()
         );
+        metrics::describe();
         let runner = runner(host, &name).await?;
         let QueueKind::Amqp(url) = runner.settings.queue.clone() else {
             anyhow::bail!(

@@ -1,39 +1,63 @@
-//! What the task queue counts, through the `metrics` facade (the server's and each worker's
-//! `/metrics`): `plugmill_tasks_queued_total`, `plugmill_tasks_running`,
-//! `plugmill_tasks_succeeded_total`, `plugmill_tasks_failed_total`,
-//! `plugmill_tasks_retried_total`, `plugmill_tasks_dead_lettered_total`,
-//! `plugmill_task_duration_seconds`.
+//! What the task service counts, through the `metrics` facade, rendered by the process's one
+//! recorder (`plugmill_host::metrics`: the server's and each worker's `/metrics`). The
+//! descriptions are registered when the service opens ([`describe`]).
 
 use std::time::Duration;
 
-/// The name of the task duration histogram (the exporter gives it buckets).
+/// Tasks queued.
+pub const QUEUED: &str = "plugmill_tasks_queued_total";
+/// Tasks running now (gauge).
+pub const RUNNING: &str = "plugmill_tasks_running";
+/// Tasks that succeeded.
+pub const SUCCEEDED: &str = "plugmill_tasks_succeeded_total";
+/// Tasks that failed for good.
+pub const FAILED: &str = "plugmill_tasks_failed_total";
+/// Attempts that failed and were queued again.
+pub const RETRIED: &str = "plugmill_tasks_retried_total";
+/// Tasks given up on and dead-lettered.
+pub const DEAD_LETTERED: &str = "plugmill_tasks_dead_lettered_total";
+/// How long a task's attempt took (histogram).
 pub const DURATION: &str = "plugmill_task_duration_seconds";
 
+/// Registers the descriptions of the task service's metrics with the process's recorder.
+pub fn describe() {
+    plugmill_host::metrics::describe("tasks", || {
+        use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+        describe_counter!(QUEUED, "Tasks queued");
+        describe_gauge!(RUNNING, "Tasks running now");
+        describe_counter!(SUCCEEDED, "Tasks that succeeded");
+        describe_counter!(FAILED, "Tasks that failed for good");
+        describe_counter!(RETRIED, "Task attempts that failed and were queued again");
+        describe_counter!(DEAD_LETTERED, "Tasks given up on and dead-lettered");
+        describe_histogram!(DURATION, Unit::Seconds, "How long task attempts took");
+    });
+}
+
 pub(crate) fn queued() {
-    metrics::counter!("plugmill_tasks_queued_total").increment(1);
+    metrics::counter!(QUEUED).increment(1);
 }
 
 pub(crate) fn started() {
-    metrics::gauge!("plugmill_tasks_running").increment(1.0);
+    metrics::gauge!(RUNNING).increment(1.0);
 }
 
 pub(crate) fn ended(duration: Duration) {
-    metrics::gauge!("plugmill_tasks_running").decrement(1.0);
+    metrics::gauge!(RUNNING).decrement(1.0);
     metrics::histogram!(DURATION).record(duration.as_secs_f64());
 }
 
 pub(crate) fn succeeded() {
-    metrics::counter!("plugmill_tasks_succeeded_total").increment(1);
+    metrics::counter!(SUCCEEDED).increment(1);
 }
 
 pub(crate) fn failed() {
-    metrics::counter!("plugmill_tasks_failed_total").increment(1);
+    metrics::counter!(FAILED).increment(1);
 }
 
 pub(crate) fn retried() {
-    metrics::counter!("plugmill_tasks_retried_total").increment(1);
+    metrics::counter!(RETRIED).increment(1);
 }
 
 pub(crate) fn dead_lettered() {
-    metrics::counter!("plugmill_tasks_dead_lettered_total").increment(1);
+    metrics::counter!(DEAD_LETTERED).increment(1);
 }

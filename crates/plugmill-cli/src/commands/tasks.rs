@@ -12,8 +12,8 @@ use crate::args::HostArgs;
 pub async fn worker(args: &HostArgs, metrics_listen: Option<&str>) -> anyhow::Result<ExitCode> {
     let shutdown = plugmill_host::shutdown_signal();
     let mut options = args.options();
-    options.observer = Some(std::sync::Arc::new(plugmill_server::metrics::CallMetrics));
-    plugmill_server::metrics::Metrics::get()?;
+    options.observer = Some(std::sync::Arc::new(plugmill_host::metrics::CallMetrics));
+    plugmill_host::metrics::Metrics::install()?;
     let host = Host::assemble(&options)?;
     let settings = TaskSettings::from_config(host.config())?;
     let metrics_listen = match metrics_listen {
@@ -29,7 +29,7 @@ pub async fn worker(args: &HostArgs, metrics_listen: Option<&str>) -> anyhow::Re
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         println!("metrics on http://{}/metrics", listener.local_addr()?);
-        tokio::spawn(plugmill_server::metrics::serve_metrics(listener));
+        tokio::spawn(plugmill_host::metrics::serve_metrics(listener));
     }
     let report = host.load().await?;
     for rejected in &report.rejected {

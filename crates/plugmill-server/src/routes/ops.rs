@@ -64,11 +64,9 @@ pub(super) async fn admin_reload(
     check_token(&headers, expected, "admin")
         .inspect_err(|_| audit::record(Action::Reload, &admin, "plugins", "refused"))?;
     let outcome = state.host.reload().await;
-    crate::metrics::record_reload(outcome.is_ok());
     let response = match outcome {
         Ok(report) => {
             audit::record(Action::Reload, &admin, "plugins", "ok");
-            crate::metrics::record_load(&report);
             Json(json!({
                 "plugins": report.loaded,
                 "rejected": report.rejected,

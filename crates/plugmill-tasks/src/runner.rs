@@ -69,7 +69,9 @@ impl Runner {
         }
         let started = Instant::now();
         crate::metrics::started();
-        let outcome = self.manager.execute_task(&record.task, &data).await;
+        // The task acts for the tenant that queued it.
+        let call = self.manager.execute_task(&record.task, &data);
+        let outcome = plugmill::with_tenant(record.tenant_id.as_deref(), call).await;
         crate::metrics::ended(started.elapsed());
         match summarize(outcome) {
             Ok(result) => match self.store.succeed(id, &result).await {

@@ -77,7 +77,10 @@ pub use dispatch::reload::Watch;
 pub use dispatch::typed::HookReturn;
 pub use dispatch::{HookResults, PluginManager, PluginOutcome};
 pub use global::{get_plugin_manager, set_plugin_manager, set_plugin_manager_failure, GlobalError};
-pub use host::{DeadlineExceeded, DirGrant, HostState, MemoryLimitExceeded, WasiGrants};
+pub use host::{
+    current_tenant, with_tenant, DeadlineExceeded, DirGrant, HostState, MemoryLimitExceeded,
+    WasiGrants,
+};
 pub use loader::inspect::{Inspection, InspectionItem};
 pub use loader::{
     CacheProblem, CacheReport, Changes, LoadError, LoadReport, LoadWarning, Rejection,

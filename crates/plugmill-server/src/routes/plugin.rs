@@ -85,11 +85,11 @@ pub(super) async fn seed_endpoint(
         served(&mut response, &route, "/plugin".into());
         return Ok(response);
     }
-    let answer = state
+    let call = state
         .host
         .manager()
-        .call_matched_text(&route, data.into_owned())
-        .await;
+        .call_matched_text(&route, data.into_owned());
+    let answer = plugmill::with_tenant(caller.tenant(), call).await;
     let mut response = match answer {
         Ok(answer) => Json(json!({ "data": answer })).into_response(),
         Err(error) => ApiError::from(error).into_response(),
@@ -113,12 +113,11 @@ pub(super) async fn plugin_route(
         state.host.manager().match_route(path).ok_or_else(|| {
             ApiError::NotFound(format!("no plugin serves route `{}`", shorten(path)))
         })?;
-    let answer = state
+    let call = state
         .host
         .manager()
-        .call_matched_text(&route, data.into_owned())
-        .await;
-    let mut response = match answer {
+        .call_matched_text(&route, data.into_owned());
+    let mut response = match plugmill::with_tenant(caller.tenant(), call).await {
         Ok(answer) => Json(answer).into_response(),
         Err(error) => ApiError::from(error).into_response(),
     };

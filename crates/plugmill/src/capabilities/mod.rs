@@ -32,10 +32,24 @@
 //!   claims for a tenant and permissions.
 //! - [`variables`]: `plugmill:variables`: settings and secrets host configuration gives
 //!   each plugin.
+//! - [`secrets`]: `plugmill:secrets`: values a plugin keeps per tenant, sealed at rest in
+//!   the records database.
+//! - [`documents`]: `plugmill:documents`: a tenant's files on object storage.
+//! - [`seed_services`]: the seed's newer interfaces (`vault`, `request-service`, the
+//!   generic `documents` functions) on the capabilities above.
+//! - [`http`]: `wasi:http/outgoing-handler`: requests to the hosts each plugin's allowlist
+//!   names, never to private addresses unless granted by address.
 
 pub mod authorization;
 #[cfg(feature = "database")]
 pub mod database;
+#[cfg(feature = "s3")]
+pub mod documents;
+pub mod http;
+#[cfg(feature = "database")]
+pub mod secrets;
+#[cfg(all(feature = "database", feature = "s3"))]
+pub mod seed_services;
 pub mod variables;
 
 pub use crate::host::{Admission, CallScope, Capability, ScopeContext, Shared};
@@ -47,5 +61,12 @@ pub(crate) fn standard() -> Vec<Box<dyn Capability>> {
         Box::new(database::Databases::default()),
         Box::new(authorization::Authorization::default()),
         Box::new(variables::Variables::default()),
+        Box::new(http::OutboundHttp::default()),
+        #[cfg(feature = "database")]
+        Box::new(secrets::Secrets::default()),
+        #[cfg(feature = "s3")]
+        Box::new(documents::Documents::default()),
+        #[cfg(all(feature = "database", feature = "s3"))]
+        Box::new(seed_services::SeedServices),
     ]
 }

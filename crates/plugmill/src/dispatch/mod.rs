@@ -220,10 +220,9 @@ impl PluginManager {
                 let (runtime, data) = (self.runtime.clone(), data.clone());
                 let (plugin, handler) = (target.plugin.clone(), target.handler.clone());
                 let name = plugin.name().to_string();
-                let task =
-                    tokio::spawn(
-                        async move { call_handler(&runtime, &plugin, &handler, &data).await },
-                    );
+                let task = tokio::spawn(crate::host::tenant::carry(async move {
+                    call_handler(&runtime, &plugin, &handler, &data).await
+                }));
                 (name, target.handler.clone(), task)
             })
             .collect();
@@ -247,8 +246,8 @@ impl PluginManager {
         let handles: Vec<_> = plugins
             .iter()
             .map(|plugin| {
-                let task =
-                    tokio::spawn(call(self.runtime.clone(), plugin.clone(), function.clone()));
+                let call = call(self.runtime.clone(), plugin.clone(), function.clone());
+                let task = tokio::spawn(crate::host::tenant::carry(call));
                 (plugin.name().to_string(), function.to_string(), task)
             })
             .collect();

@@ -10,6 +10,7 @@
 //! - [`output`]: size-capped capture of plugin stdout and stderr.
 //! - [`limits`]: memory, table and instance caps of one store.
 //! - [`deadline`]: when a call must be over.
+//! - [`tenant`]: the tenant a call acts for.
 
 pub mod deadline;
 pub mod limits;
@@ -17,9 +18,11 @@ pub mod output;
 pub mod sandbox;
 pub mod scope;
 pub mod state;
+pub mod tenant;
 
 pub use deadline::DeadlineExceeded;
 pub use limits::MemoryLimitExceeded;
 pub use sandbox::{DirGrant, WasiGrants};
 pub use scope::CallScope;
 pub use state::{Admission, Capability, HostState, ScopeContext, Shared};
+pub use tenant::{current_tenant, with_tenant};

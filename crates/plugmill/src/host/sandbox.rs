@@ -43,6 +43,33 @@ impl WasiGrants {
         self.network.extend(more.network.iter().copied());
     }
 
+    /// The host path of `guest_path` (absolute, as the plugin sees it) inside a granted
+    /// directory, with whether that directory is writable; `None` outside every grant or with
+    /// a `..`, `.` or empty component.
+    pub fn host_path(&self, guest_path: &str) -> Option<(PathBuf, bool)> {
+        let relative_parts = |rest: &str| -> Option<Vec<String>> {
+            let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+            if parts
+                .iter()
+                .any(|p| *p == "." || *p == ".." || p.contains('\\'))
+            {
+                return None;
+            }
+            Some(parts.into_iter().map(str::to_string).collect())
+        };
+        self.dirs.iter().find_map(|grant| {
+            let base = grant.guest.trim_end_matches('/');
+            let rest = guest_path.strip_prefix(base)?;
+            if !(rest.is_empty() || rest.starts_with('/')) {
+                return None;
+            }
+            let parts = relative_parts(rest)?;
+            let mut path = grant.host.clone();
+            path.extend(parts);
+            Some((path, grant.writable))
+        })
+    }
+
     /// Whether nothing is granted.
     pub fn is_empty(&self) -> bool {
         self.dirs.is_empty() && self.env.is_empty() && self.network.is_empty()

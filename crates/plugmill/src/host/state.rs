@@ -96,12 +96,33 @@ impl HostState {
         self.scopes.get_or_insert_with(|| create(context))
     }
 
+    /// The call scope of type `S`, as [`Self::call_scope`] gives it, with the resource table:
+    /// for interfaces whose state borrows both.
+    pub fn call_scope_and_table<S: CallScope>(
+        &mut self,
+        create: impl FnOnce(ScopeContext<'_>) -> S,
+    ) -> (&mut S, &mut ResourceTable) {
+        let context = ScopeContext {
+            shared: &self.shared,
+            plugin: &self.plugin,
+            deadline: self.deadline,
+        };
+        let scope = self.scopes.get_or_insert_with(|| create(context));
+        (scope, &mut self.table)
+    }
+
     /// Ends every call scope: what the call left open is released before the next call.
     pub(crate) async fn end_call(&mut self) {
         // Most calls open no scope: no future to poll for them.
         if !self.scopes.is_empty() {
             self.scopes.end_call().await;
         }
+    }
+
+    /// What the plugin is granted through WASI: host interfaces that read or write the
+    /// plugin's files resolve its paths with it.
+    pub fn wasi_grants(&self) -> &WasiGrants {
+        &self.grants
     }
 
     /// The name of the plugin this store runs (for host functions that need the caller).

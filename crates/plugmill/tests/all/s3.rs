@@ -43,6 +43,17 @@ impl Server {
             .unwrap_or_else(|e| panic!("upload {key}: {e}"));
     }
 
+    /// Downloads `key` over the S3 protocol.
+    pub async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let source = self.source(&format!("s3://{bucket}/"));
+        let result = source
+            .store()
+            .get(&Path::from(key))
+            .await
+            .unwrap_or_else(|e| panic!("download {key}: {e}"));
+        result.bytes().await.unwrap().to_vec()
+    }
+
     /// Deletes `key` over the S3 protocol.
     pub async fn delete(&self, bucket: &str, key: &str) {
         let source = self.source(&format!("s3://{bucket}/"));

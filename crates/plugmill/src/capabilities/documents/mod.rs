@@ -72,6 +72,9 @@ enum Place {
     Store(Arc<dyn ObjectStore>, String),
 }
 
+/// The opened store and the prefix of every tenant's folder, or why it cannot be opened.
+type Opened = Result<(Arc<dyn ObjectStore>, ObjectPath), String>;
+
 /// What the host records beside a document's bytes.
 #[derive(Debug, Serialize, Deserialize)]
 struct Stored {
@@ -86,7 +89,7 @@ pub struct Documents {
     place: Place,
     max_size: u64,
     content_types: Vec<String>,
-    opened: std::sync::OnceLock<Result<(Arc<dyn ObjectStore>, ObjectPath), String>>,
+    opened: std::sync::OnceLock<Opened>,
 }
 
 impl Default for Documents {

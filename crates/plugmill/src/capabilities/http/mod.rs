@@ -131,13 +131,13 @@ impl OutboundHttp {
         let (response, _io) = outbound
             .send(request, None)
             .await
-            .map_err(|e| format!("{}", send::describe(&e)))?;
+            .map_err(|e| send::describe(&e))?;
         let status = response.status();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|e| format!("{}", send::describe(&e)))?
+            .map_err(|e| send::describe(&e))?
             .to_bytes();
         Ok((status, body))
     }

@@ -62,11 +62,14 @@ fn decode_key(text: &str) -> Option<[u8; KEY_LEN]> {
         base64::engine::general_purpose::STANDARD,
         base64::engine::general_purpose::URL_SAFE,
     ];
-    engines
+    // 64 hex digits are also valid base64 (of 48 bytes): each decoding is tried for 32 bytes.
+    let decoded = engines
         .iter()
-        .find_map(|engine| engine.decode(text).ok())
-        .or_else(|| hex::decode(text).ok())
-        .and_then(|bytes| <[u8; KEY_LEN]>::try_from(bytes).ok())
+        .filter_map(|engine| engine.decode(text).ok())
+        .chain(hex::decode(text).ok());
+    decoded
+        .into_iter()
+        .find_map(|bytes| <[u8; KEY_LEN]>::try_from(bytes).ok())
 }
 
 fn check_id(id: &str) -> Result<(), String> {

@@ -119,6 +119,13 @@ pub enum TaskAction {
         /// The task's id.
         id: String,
     },
+    /// Queue a FAILED (or dead-lettered) task again (as `POST /tasks/{id}/retry`): its new
+    /// attempts are appended to its record, and its plugins that succeeded do not run again.
+    /// With RabbitMQ only; with the in-process queue, ask the running server.
+    Retry {
+        /// The task's id.
+        id: String,
+    },
     /// List task-execution records, newest first, a page at a time (as `GET /tasks`; the
     /// command line is the operator and sees every tenant's).
     List {

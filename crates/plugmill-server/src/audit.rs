@@ -11,6 +11,8 @@ pub(crate) enum Action {
     Submit,
     /// A task's cancellation was asked for.
     Cancel,
+    /// A failed task's retry was asked for (`POST /tasks/{id}/retry`).
+    Retry,
     /// The plugins were reloaded through `POST /admin/reload`.
     Reload,
 }
@@ -20,6 +22,7 @@ impl Action {
         match self {
             Action::Submit => "task.submit",
             Action::Cancel => "task.cancel",
+            Action::Retry => "task.retry",
             Action::Reload => "admin.reload",
         }
     }

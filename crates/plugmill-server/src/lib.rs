@@ -4,7 +4,8 @@
 //! - `POST /plugin`: the seed system's endpoint, with its request and response shapes: the
 //!   caller's verified token claims replace `data.claims` (as a JSON string);
 //! - `POST /{plugin}/{rest}`: every plugin route at its own path, the JSON body as its data;
-//! - `POST /tasks/{name}`, `GET /tasks`, `GET /tasks/{id}`, `POST /tasks/{id}/cancel`: tasks,
+//! - `POST /tasks/{name}`, `GET /tasks`, `GET /tasks/{id}`, `POST /tasks/{id}/cancel`,
+//!   `POST /tasks/{id}/retry`: tasks,
 //!   each caller seeing its own tenant's only;
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text), `POST /admin/reload`.
 //!

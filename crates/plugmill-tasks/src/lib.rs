@@ -2,8 +2,12 @@
 //!
 //! A process-as-task route called with `task_execution` (or `POST /tasks/{name}`) gets a
 //! [`TaskRecord`] (`IN_PROGRESS`, "Task started") and is queued; it runs once on every plugin
-//! that registered the task, and its record ends `SUCCESS`, `FAILED` (after `max_attempts`,
-//! with the error) or `CANCELLED`, whatever happens to the process running it.
+//! that registered the task, and its record keeps each plugin's outcome and ends `SUCCESS`
+//! (every plugin succeeded), `FAILED` (with the error and its kind; retried first only as
+//! `retry_on` says) or `CANCELLED`, whatever happens to the process running it. A failed
+//! task can be queued again ([`Tasks::retry`]): only its plugins that did not succeed run.
+//! An `Idempotency-Key` ([`NewTask::idempotency_key`]) makes a repeated submission return the
+//! first record.
 //!
 //! - [`config`]: `[tasks]` of `plugmill.toml`;
 //! - [`store`]: the records, in SQLite (the embedded default) or PostgreSQL, with migrations
@@ -33,10 +37,10 @@ use plugmill::capabilities::database::{DatabaseSpec, Databases, Pool};
 use plugmill::config::ConfigError;
 use plugmill_host::Host;
 
-pub use config::{QueueKind, RecordsAt, TaskSettings};
-pub use record::{LogLine, NewTask, Status, TaskRecord};
+pub use config::{QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings};
+pub use record::{LogLine, NewTask, Outcome, Status, TaskRecord};
 pub use scope::{Cursor, ListFilter, Scope};
-pub use store::{Created, Page, RecordStore, StoreError};
+pub use store::{Created, Ending, Page, RecordStore, StoreError};
 
 use queue::amqp::Publisher;
 use queue::memory::MemoryQueue;
@@ -73,6 +77,17 @@ pub enum Cancelled {
     /// It started (or ended) already: nothing changed.
     TooLate(Box<TaskRecord>),
     /// No record has this id.
+    Missing,
+}
+
+/// What asking for a task's retry did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Retried {
+    /// It was `FAILED`: it is queued again, `IN_PROGRESS`.
+    Yes(Box<TaskRecord>),
+    /// It is not `FAILED` (running, succeeded, cancelled): nothing changed.
+    NotFailed(Box<TaskRecord>),
+    /// No record has this id (or the caller does not see it).
     Missing,
 }
 
@@ -116,6 +131,20 @@ impl Tasks {
         Ok(Self { runner, queue })
     }
 
+    /// Opens the records and RabbitMQ for queuing only (nothing runs here): for commands
+    /// that queue tasks beside a running deployment. With the in-process queue only the
+    /// server can queue, so this is refused.
+    pub async fn open_publisher(host: &Host) -> Result<Self, TaskError> {
+        let runner = runner(host, "command line").await?;
+        let QueueKind::Amqp(url) = &runner.settings.queue else {
+            return Err(TaskError::Config(host.config().error(
+                "[tasks] queue is `memory`: only the running server queues tasks; ask it (POST /tasks/ID/retry)",
+            )));
+        };
+        let queue = Queue::Amqp(Box::new(Publisher::new(worker::broker_of(url, &runner))));
+        Ok(Self { runner, queue })
+    }
+
     /// The settings.
     pub fn settings(&self) -> &TaskSettings {
         &self.runner.settings
@@ -149,12 +178,26 @@ impl Tasks {
         let mut task = task;
         let initial = std::mem::take(&mut task.data);
         let limit = self.runner.settings.tenant_max_queued;
-        let record = match self.runner.store.create(&task, limit).await? {
+        let created = self
+            .runner
+            .store
+            .create_with(&task, limit, |record| data(record, initial))
+            .await?;
+        let record = match created {
             Created::Yes(record) => *record,
+            Created::Existing(record) => return Ok(*record),
             Created::TenantAtLimit => return Err(TaskError::TenantAtLimit(limit.unwrap_or(0))),
         };
-        let data = data(&record, initial);
-        self.runner.store.set_data(&record.id, &data).await?;
+        self.enqueue(&record, place).await?;
+        Ok(record)
+    }
+
+    /// Hands `record` to the queue; a record the queue refused is `FAILED` with the reason.
+    async fn enqueue(
+        &self,
+        record: &TaskRecord,
+        place: Option<queue::memory::Place>,
+    ) -> Result<(), TaskError> {
         let queued = match &self.queue {
             Queue::Memory(queue) => queue.publish(record.id.clone(), place),
             Queue::Amqp(publisher) => publisher.publish(&record.id, &record.task).await,
@@ -163,12 +206,31 @@ impl Tasks {
             let _ = self
                 .runner
                 .store
-                .fail(&record.id, &format!("could not be queued: {error}"))
+                .fail(&record.id, &format!("could not be queued: {error}"), "host")
                 .await;
             return Err(TaskError::Queue(error));
         }
         metrics::queued();
-        Ok(record)
+        Ok(())
+    }
+
+    /// Queues the `FAILED` task `id` again if `scope` sees it (a dead-lettered one too): its
+    /// new attempts are appended to its record, and the plugins that succeeded do not run
+    /// again. `by` names who asked, in the record's log.
+    pub async fn retry(&self, id: &str, scope: &Scope, by: &str) -> Result<Retried, TaskError> {
+        let place = match &self.queue {
+            Queue::Memory(queue) => Some(queue.reserve()?),
+            Queue::Amqp(_) => None,
+        };
+        let reopened = self.runner.store.reopen(id, scope, by).await?;
+        let Some(record) = self.runner.store.get(id, scope).await? else {
+            return Ok(Retried::Missing);
+        };
+        if !reopened {
+            return Ok(Retried::NotFailed(Box::new(record)));
+        }
+        self.enqueue(&record, place).await?;
+        Ok(Retried::Yes(Box::new(record)))
     }
 
     /// The record `id`, if `scope` sees it.
@@ -237,7 +299,8 @@ pub async fn open_records(host: &Host, settings: &TaskSettings) -> Result<Record
         }
         RecordsAt::File(path) => file_pool(path)?,
     };
-    Ok(RecordStore::open(pool).await?)
+    let store = RecordStore::open(pool).await?;
+    Ok(store.with_idempotency_window(settings.idempotency_window))
 }
 
 fn file_pool(path: &std::path::Path) -> Result<Pool, ConfigError> {

@@ -96,8 +96,40 @@ pub struct TaskRecord {
     pub logs: Vec<LogLine>,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// The kind of that failure (`plugin-error`, `trap`, `deadline`, `fuel`,
+    /// `resource-limit`, `host`, `not-found`, `bad-input`).
+    pub error_kind: Option<String>,
     /// What the plugins answered, when it succeeded.
     pub result: Option<Value>,
+    /// Each plugin's outcome so far, by plugin name.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// One plugin's outcome of a task: the last time it ran to an answer or an error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The plugin.
+    pub plugin: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// Its answer, when `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Value>,
+    /// Its error, when `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The kind of its error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// How many times it ran to an outcome.
+    pub attempts: u32,
+}
+
+impl Outcome {
+    /// Whether the plugin succeeded (it does not run again).
+    pub fn is_ok(&self) -> bool {
+        self.status == "ok"
+    }
 }
 
 /// A task to record and queue.
@@ -115,6 +147,10 @@ pub struct NewTask {
     pub tenant_id: Option<String>,
     /// A document id made for it.
     pub document_id: Option<String>,
+    /// The caller's `Idempotency-Key`: a second task with the key (same tenant, within
+    /// `[tasks] idempotency_window`) is not recorded or queued; the first one's record is
+    /// returned instead.
+    pub idempotency_key: Option<String>,
 }
 
 /// The time now, as records store it.

@@ -1,15 +1,32 @@
 //! Running one queued task: start an attempt on its record, run it on every plugin that
-//! registered it, and record how it ended. The queue acts on the verdict: acknowledge,
-//! retry later, dead-letter, or leave it for later when the records cannot be reached.
+//! registered it and has not succeeded yet, and record each plugin's outcome and how the
+//! attempt ended. The queue acts on the verdict: acknowledge, retry later, dead-letter, or
+//! leave it for later when the records cannot be reached.
+//!
+//! Which failures run again: a host's (the records unreachable, a worker that died and left
+//! the message to be redelivered) always; a plugin's as the task's [`RetryPolicy`] says
+//! (`retry_on`, none by default, as the seed system); a task no plugin registers, or bad
+//! input, never. A retry runs only the plugins without a successful outcome.
+//!
+//! When the records live in a database of `[databases]`, a plugin's commit on that database
+//! is deferred to the end of its call ([`DeferredCommits`]) and its writes commit with its
+//! outcome in one transaction: a plugin that succeeded never runs again, so its writes there
+//! happen exactly once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plugmill::{CallError, PluginManager};
+use plugmill::capabilities::database::{DeferredCommits, HeldTransaction};
+use plugmill::PluginManager;
 use serde_json::{json, Value};
 
-use crate::config::TaskSettings;
-use crate::store::{Attempt, RecordStore};
+use crate::config::{RecordsAt, RetryPolicy, TaskSettings};
+use crate::record::TaskRecord;
+use crate::store::{Attempt, Ending, PluginResult, RecordStore, StoreError};
+
+/// A plugin's outcome as the runner weighs it: the plugin, its answer or its error and the
+/// error's kind, and how many times it ran.
+type Known = (String, Result<Value, (String, String)>, u32);
 
 /// What the queue does with a message after running it.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,67 +80,174 @@ impl Runner {
                 data,
             } => (number, record, data),
         };
-        if number > self.settings.max_attempts {
-            let error = format!("gave up after {} attempts", self.settings.max_attempts);
-            return self.finish_failed(id, &error).await;
+        match self.attempt(number, &record, &data).await {
+            Ok(verdict) => verdict,
+            Err(error) => Verdict::Unavailable(error.to_string()),
         }
+    }
+
+    /// Runs attempt `number` of `record` on the plugins that have not succeeded, and records
+    /// how it went.
+    async fn attempt(
+        &self,
+        number: u32,
+        record: &TaskRecord,
+        data: &Value,
+    ) -> Result<Verdict, StoreError> {
+        let id = record.id.as_str();
+        let done: Vec<String> = record
+            .outcomes
+            .iter()
+            .filter(|o| o.is_ok())
+            .map(|o| o.plugin.clone())
+            .collect();
+        let deferred = match &self.settings.records {
+            RecordsAt::Database(name) => Some(DeferredCommits::new(name.clone())),
+            RecordsAt::File(_) => None,
+        };
         let started = Instant::now();
         crate::metrics::started();
         // The task acts for the tenant that queued it.
-        let call = self.manager.execute_task(&record.task, &data);
-        let outcome = plugmill::with_tenant(record.tenant_id.as_deref(), call).await;
+        let call = self.manager.execute_task_except(&record.task, data, &done);
+        let call = plugmill::with_tenant(record.tenant_id.as_deref(), call);
+        let outcome = match &deferred {
+            Some(deferred) => deferred.run(call).await,
+            None => call.await,
+        };
         crate::metrics::ended(started.elapsed());
-        match summarize(outcome) {
-            Ok(result) => match self.store.succeed(id, &result).await {
-                Ok(_) => {
-                    crate::metrics::succeeded();
-                    Verdict::Done
-                }
-                Err(error) => Verdict::Unavailable(error.to_string()),
-            },
-            Err(error) if number < self.settings.max_attempts => {
-                let delay = self.settings.backoff_before(number + 1);
-                let line = format!("attempt {number} failed: {error}; retrying in {delay:?}");
-                if let Err(store) = self.store.log(id, &line).await {
-                    return Verdict::Unavailable(store.to_string());
-                }
-                crate::metrics::retried();
-                Verdict::Retry {
-                    attempt: number,
-                    delay,
-                }
+        let results = match outcome {
+            Ok(results) => results,
+            // No plugin registers the task, or its data is unusable: never retried.
+            Err(error) => {
+                return self
+                    .finish_failed(id, &[], &error.to_string(), error.kind())
+                    .await
             }
-            Err(error) => self.finish_failed(id, &error).await,
+        };
+        // Each plugin's outcome (and how many times it ran), this attempt's over the earlier.
+        let mut outcomes: Vec<Known> = record
+            .outcomes
+            .iter()
+            .map(|o| {
+                let result = if o.is_ok() {
+                    Ok(o.answer.clone().unwrap_or(Value::Null))
+                } else {
+                    Err((
+                        o.error.clone().unwrap_or_default(),
+                        o.kind.clone().unwrap_or_default(),
+                    ))
+                };
+                (o.plugin.clone(), result, o.attempts)
+            })
+            .collect();
+        // Outcomes still to record (those committed with a plugin's writes are recorded).
+        let mut pending: Vec<PluginResult> = Vec::new();
+        for outcome in results {
+            let result = outcome
+                .result
+                .map_err(|error| (error.to_string(), error.kind().to_string()));
+            let held = deferred
+                .as_ref()
+                .map(|d| d.take(&outcome.plugin))
+                .unwrap_or_default();
+            if held.is_empty() {
+                pending.push((outcome.plugin.clone(), result.clone()));
+            } else {
+                commit_with_outcome(held, id, &outcome.plugin, &result).await?;
+            }
+            let runs = outcomes
+                .iter()
+                .find(|(p, _, _)| *p == outcome.plugin)
+                .map_or(0, |(_, _, runs)| *runs);
+            outcomes.retain(|(p, _, _)| *p != outcome.plugin);
+            outcomes.push((outcome.plugin, result, runs + 1));
         }
+        let failures: Vec<&Known> = outcomes.iter().filter(|(_, r, _)| r.is_err()).collect();
+        if failures.is_empty() {
+            let answers: serde_json::Map<String, Value> = outcomes
+                .iter()
+                .filter_map(|(plugin, r, _)| Some((plugin.clone(), r.as_ref().ok()?.clone())))
+                .collect();
+            self.store
+                .finish(id, &pending, &Ending::Success(json!(answers)))
+                .await?;
+            crate::metrics::succeeded();
+            return Ok(Verdict::Done);
+        }
+        let policy: RetryPolicy = self.settings.policy(&record.task);
+        let error = failures
+            .iter()
+            .filter_map(|(_, r, _)| r.as_ref().err().map(|(e, _)| e.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let kind = failures
+            .iter()
+            .find_map(|(_, r, _)| r.as_ref().err().map(|(_, k)| k.clone()))
+            .unwrap_or_default();
+        let retried = failures.iter().all(|(_, r, runs)| {
+            r.as_ref()
+                .err()
+                .is_some_and(|(_, kind)| policy.retries(kind, *runs))
+        });
+        if !retried {
+            return self.finish_failed(id, &pending, &error, &kind).await;
+        }
+        let runs = failures.iter().map(|(_, _, runs)| *runs).max().unwrap_or(1);
+        let delay = self.settings.backoff_before(runs + 1);
+        let line = format!("attempt {number} failed ({kind}): {error}; retrying in {delay:?}");
+        self.store
+            .finish(id, &pending, &Ending::Retry(line))
+            .await?;
+        crate::metrics::retried();
+        Ok(Verdict::Retry {
+            attempt: number,
+            delay,
+        })
     }
 
-    async fn finish_failed(&self, id: &str, error: &str) -> Verdict {
-        match self.store.fail(id, error).await {
-            Ok(_) => {
-                crate::metrics::failed();
-                Verdict::DeadLetter(error.to_string())
-            }
-            Err(store) => Verdict::Unavailable(store.to_string()),
-        }
+    async fn finish_failed(
+        &self,
+        id: &str,
+        outcomes: &[PluginResult],
+        error: &str,
+        kind: &str,
+    ) -> Result<Verdict, StoreError> {
+        let ending = Ending::Failed {
+            error: error.to_string(),
+            kind: kind.to_string(),
+        };
+        self.store.finish(id, outcomes, &ending).await?;
+        crate::metrics::failed();
+        Ok(Verdict::DeadLetter(error.to_string()))
     }
 }
 
-/// Every plugin's answer when all succeeded (`{plugin: answer}`), else the failures joined.
-fn summarize(outcome: Result<plugmill::HookResults<Value>, CallError>) -> Result<Value, String> {
-    let outcomes = outcome.map_err(|error| error.to_string())?;
-    let mut answers = serde_json::Map::new();
-    let mut failures = Vec::new();
-    for outcome in outcomes {
-        match outcome.result {
-            Ok(answer) => {
-                answers.insert(outcome.plugin, answer);
+/// Commits the transactions a plugin committed on the records database, its outcome added to
+/// the last one: its writes and its outcome become visible together, or neither does.
+async fn commit_with_outcome(
+    held: Vec<HeldTransaction>,
+    id: &str,
+    plugin: &str,
+    result: &Result<Value, (String, String)>,
+) -> Result<(), StoreError> {
+    let last = held.len() - 1;
+    for (n, transaction) in held.into_iter().enumerate() {
+        let result = result.as_ref().map_err(|(e, k)| (e.as_str(), k.as_str()));
+        match transaction {
+            HeldTransaction::Postgres(mut transaction) => {
+                if n == last {
+                    crate::store::outcome_in(&mut transaction, id, plugin, result).await?;
+                }
+                transaction.commit().await?;
             }
-            Err(error) => failures.push(error.to_string()),
+            HeldTransaction::Sqlite(mut transaction) => {
+                if n == last {
+                    crate::store::outcome_in_sqlite(&mut transaction, id, plugin, result).await?;
+                }
+                transaction.commit().await?;
+            }
+            _ => {}
         }
     }
-    if failures.is_empty() {
-        Ok(json!(answers))
-    } else {
-        Err(failures.join("; "))
-    }
+    Ok(())
 }

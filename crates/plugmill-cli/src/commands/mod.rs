@@ -31,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker { metrics_listen } => tasks::worker(&host, metrics_listen.as_deref()).await,
         Command::Task { action } => match action {
             TaskAction::Show { id } => tasks::show(&host, &id).await,
+            TaskAction::Retry { id } => tasks::retry(&host, &id).await,
             TaskAction::List {
                 status,
                 task,

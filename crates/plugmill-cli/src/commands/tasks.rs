@@ -1,10 +1,10 @@
-//! `plugmill worker`, `plugmill task show` and `plugmill task list`.
+//! `plugmill worker`, `plugmill task show`, `plugmill task retry` and `plugmill task list`.
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use plugmill_host::Host;
-use plugmill_tasks::{Cursor, ListFilter, Scope, Status, TaskSettings, Tasks};
+use plugmill_tasks::{Cursor, ListFilter, Retried, Scope, Status, TaskSettings, Tasks};
 
 use crate::args::HostArgs;
 
@@ -77,6 +77,48 @@ pub async fn show(args: &HostArgs, id: &str) -> anyhow::Result<ExitCode> {
         println!("  {}  {}", line.created_date, line.log_text);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Queues a failed task again; exit 1 if there is none or it did not fail.
+pub async fn retry(args: &HostArgs, id: &str) -> anyhow::Result<ExitCode> {
+    let host = Host::assemble(&args.options())?;
+    let tasks = Tasks::open_publisher(&host).await?;
+    let by = format!(
+        "the command line ({})",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    );
+    let outcome = tasks.retry(id, &Scope::All, &by).await;
+    tasks.shutdown().await;
+    let shown = plugmill::config::values::shorten(id);
+    match outcome? {
+        Retried::Yes(record) => {
+            tracing::info!(
+                target: "plugmill::audit",
+                action = "task.retry",
+                subject = "command-line",
+                target = id,
+                outcome = "ok",
+                "audit"
+            );
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&record)?);
+            } else {
+                println!("task {} queued again", record.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Retried::NotFailed(record) => {
+            eprintln!(
+                "error: task `{shown}` is {}: only a FAILED task can be retried",
+                record.status.as_str()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Retried::Missing => {
+            eprintln!("error: no task has id `{shown}`");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// The filter `plugmill task list` was given, checked.

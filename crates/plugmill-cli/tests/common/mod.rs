@@ -53,6 +53,20 @@ pub struct Deployment {
 
 impl Deployment {
     pub fn new() -> Self {
+        Self::with(
+            |vhost, schema| {
+                format!(
+                "[tasks]\nqueue = \"amqp://guest:guest@127.0.0.1:5672/{vhost}\"\nrecords = \"records\"\nmax_attempts = 3\nretry_backoff = \"200ms\"\n\n[databases.records]\nurl = \"{}\"\n",
+                schema_url(schema)
+            )
+            },
+            &[("fixture", test_plugins::HTTP_FIXTURE)],
+        )
+    }
+
+    /// A deployment whose `plugmill.toml` `config` makes from the vhost and the schema, with
+    /// these `(name, file)` plugins.
+    pub fn with(config: impl FnOnce(&str, &str) -> String, plugins: &[(&str, &str)]) -> Self {
         let vhost = unique("plugmill_drill");
         rabbitmqctl(&["add_vhost", &vhost]);
         rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
@@ -60,16 +74,16 @@ impl Deployment {
         psql(&format!("CREATE SCHEMA {schema}"));
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("plugins")).unwrap();
-        std::fs::copy(
-            test_plugins::HTTP_FIXTURE,
-            dir.path().join("plugins/fixture.wasm"),
-        )
-        .unwrap();
-        let config = format!(
-            "[tasks]\nqueue = \"amqp://guest:guest@127.0.0.1:5672/{vhost}\"\nrecords = \"records\"\nmax_attempts = 3\nretry_backoff = \"200ms\"\n\n[databases.records]\nurl = \"postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}\"\n"
-        );
-        std::fs::write(dir.path().join("plugmill.toml"), config).unwrap();
+        for (name, file) in plugins {
+            std::fs::copy(file, dir.path().join(format!("plugins/{name}.wasm"))).unwrap();
+        }
+        std::fs::write(dir.path().join("plugmill.toml"), config(&vhost, &schema)).unwrap();
         Self { dir, vhost, schema }
+    }
+
+    /// The deployment's PostgreSQL schema.
+    pub fn schema(&self) -> &str {
+        &self.schema
     }
 
     pub fn config(&self) -> PathBuf {
@@ -116,7 +130,38 @@ impl Drop for Deployment {
     }
 }
 
-fn psql(sql: &str) {
+/// The test database's URL with `schema` first on the search path.
+pub fn schema_url(schema: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D{schema}")
+}
+
+/// The one value `sql` selects, as text.
+pub fn psql_value(sql: &str) -> String {
+    let output = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        output.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+pub fn psql(sql: &str) {
     let output = Command::new("psql")
         .args([
             "-h",

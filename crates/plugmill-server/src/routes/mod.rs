@@ -4,7 +4,7 @@
 //! - plugin calls and task submissions: the caller recognized (401), the body read whole
 //!   within its size and time limits (413, 408), then the server's and the tenant's limits of
 //!   calls at once (503, 429);
-//! - task reads and cancellations: the caller recognized (the admin token too);
+//! - task reads, cancellations and retries: the caller recognized (the admin token too);
 //! - every request: a request id, a log line and the request counter.
 
 mod ops;
@@ -43,6 +43,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/tasks", get(tasks::list_tasks))
         .route("/tasks/{task}", get(tasks::show_task))
         .route("/tasks/{task}/cancel", post(tasks::cancel_task))
+        .route("/tasks/{task}/retry", post(tasks::retry_task))
         .route_layer(from_fn_with_state(state.clone(), identify_or_admin));
     Router::new()
         .route("/healthz", get(ops::healthz))

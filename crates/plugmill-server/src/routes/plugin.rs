@@ -3,6 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Extension, OriginalUri, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -20,10 +21,12 @@ use crate::state::AppState;
 
 /// `POST /plugin`: `{"path", "data", "task_execution"?, "generate_document"?}`, answered
 /// `{"data": <the handler's JSON>}`, exactly as the seed system does. A member sent twice
-/// counts once, the last, as in a JSON object.
+/// counts once, the last, as in a JSON object. A task with an `Idempotency-Key` its tenant
+/// used before is not queued again: the answer names the first.
 pub(super) async fn seed_endpoint(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = body_bytes(body, state.settings.max_body).await?;
@@ -75,6 +78,7 @@ pub(super) async fn seed_endpoint(
             executed_by: caller.name(),
             tenant_id,
             document_id: generate_document.then(|| uuid::Uuid::new_v4().to_string()),
+            idempotency_key: super::tasks::idempotency_key(&headers)?,
         };
         let submitted = state.tasks()?.submit_with(task, seed_task_data).await;
         let record = submitted

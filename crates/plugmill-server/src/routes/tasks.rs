@@ -1,17 +1,18 @@
-//! The task routes: queue a task by name, list, read and cancel records. Each sees only the
+//! The task routes: queue a task by name (once per `Idempotency-Key`), list, read, cancel
+//! and retry records. Each sees only the
 //! records of the caller's scope ([`Caller::scope`]), filtered in the statement: another
 //! tenant's record answers 404 exactly like a missing one.
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use plugmill_tasks::{Cancelled, Cursor, ListFilter, NewTask, Status};
+use plugmill_tasks::{Cancelled, Cursor, ListFilter, NewTask, Retried, Status};
 
 use super::plugin::allow_tenantless;
 use super::{fixed, shorten};
@@ -24,13 +25,17 @@ use crate::middleware::RouteLabel;
 use crate::state::AppState;
 
 /// `POST /tasks/{name}`: queues task `name` with the JSON body as its data (the server's
-/// fields set as for routes); answers 202 with the record.
+/// fields set as for routes); answers 202 with the record. With an `Idempotency-Key` the
+/// tenant used before (within `[tasks] idempotency_window`), nothing is queued: the answer
+/// is that first task's record.
 pub(super) async fn queue_task(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let idempotency_key = idempotency_key(&headers)?;
     let bytes = body_bytes(body, state.settings.max_body).await?;
     let data = parsed(&callers_data(json_text(&bytes)?, caller.claims_member())?)?;
     if state.host.manager().registry().task(&name).is_empty() {
@@ -47,6 +52,7 @@ pub(super) async fn queue_task(
         data,
         executed_by: caller.name(),
         tenant_id,
+        idempotency_key,
         ..NewTask::default()
     };
     let submitted = state.tasks()?.submit(task).await;
@@ -164,6 +170,68 @@ pub(super) async fn cancel_task(
         }
     };
     Ok(fixed(response, "/tasks/{id}/cancel"))
+}
+
+/// `POST /tasks/{id}/retry`: queues a `FAILED` (or dead-lettered) task the caller sees again;
+/// its new attempts are appended to its record and its plugins that succeeded do not run
+/// again (409 for a task that is not `FAILED`).
+pub(super) async fn retry_task(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let outcome = match caller.scope() {
+        Some(scope) => {
+            let by = caller
+                .name()
+                .unwrap_or_else(|| caller.subject().to_string());
+            state.tasks()?.retry(&id, &scope, &by).await
+        }
+        None => Ok(Retried::Missing),
+    };
+    let outcome = outcome.inspect_err(|_| audit::record(Action::Retry, &caller, &id, "failed"))?;
+    let response = match outcome {
+        Retried::Yes(record) => {
+            audit::record(Action::Retry, &caller, &id, "ok");
+            (StatusCode::ACCEPTED, Json(json!(record))).into_response()
+        }
+        Retried::NotFailed(record) => {
+            audit::record(Action::Retry, &caller, &id, "conflict");
+            (
+                StatusCode::CONFLICT,
+                Json(json!({ "error": format!("the task is {}: only a FAILED task can be retried", record.status.as_str()) })),
+            )
+                .into_response()
+        }
+        Retried::Missing => {
+            audit::record(Action::Retry, &caller, &id, "not_found");
+            return Err(no_such_task(&id));
+        }
+    };
+    Ok(fixed(response, "/tasks/{id}/retry"))
+}
+
+/// The longest `Idempotency-Key` taken.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The request's `Idempotency-Key`, if it has one: 1 to 255 visible ASCII characters.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (a UUID, say)"
+        ))
+    };
+    let key = value.to_str().map_err(|_| bad())?;
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(bad());
+    }
+    Ok(Some(key.to_string()))
 }
 
 /// The answer for a record that does not exist or that the caller does not see: the same.

@@ -489,6 +489,88 @@ async fn tasks_are_queued_by_name_read_and_cancelled_over_http() {
 }
 
 #[tokio::test]
+async fn a_failed_task_is_retried_over_http_by_its_tenant_only() {
+    let config = format!("{}[tasks]\nconcurrency = 2\n", hs256_auth(SECRET));
+    let (server, _dir) = loaded(&config, &plugins()).await;
+    let router = server.router();
+    let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
+    let other = hs256(SECRET, &claims("another-tenant", &[]));
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 600;
+    let body = json!({"refuse_until_ms": until}).to_string();
+    let (status, queued) = call(&router, post("/tasks/process", Some(&token), body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let id = queued["id"].as_str().unwrap();
+    let failed = until_final(&router, id, &token).await;
+    assert_eq!(
+        failed["status"], "FAILED",
+        "never retried by default: {failed:#}"
+    );
+    assert_eq!(failed["error_kind"], "plugin-error");
+    let retry = |token: &str| post(&format!("/tasks/{id}/retry"), Some(token), "");
+    let (status, _) = call(&router, retry(&other)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's task");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (status, retried) = call(&router, retry(&token)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{retried}");
+    assert_eq!(retried["status"], "IN_PROGRESS");
+    let done = until_final(&router, id, &token).await;
+    assert_eq!(done["status"], "SUCCESS", "{done:#}");
+    assert_eq!(done["attempts"], 2);
+    let (status, _) = call(&router, retry(&token)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "only a FAILED task");
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_answers_the_first_task_and_queues_nothing() {
+    let config = format!("{}[tasks]\nconcurrency = 2\n", hs256_auth(SECRET));
+    let (server, _dir) = loaded(&config, &plugins()).await;
+    let router = server.router();
+    let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
+    let other = hs256(SECRET, &claims("another-tenant", &[]));
+    let keyed = |path: &str, token: &str, key: &str, body: String| {
+        let mut request = post(path, Some(token), body);
+        request
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        request
+    };
+    let (status, first) = call(&router, keyed("/tasks/process", &token, "k-1", "{}".into())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    let (_, again) = call(&router, keyed("/tasks/process", &token, "k-1", "{}".into())).await;
+    assert_eq!(again["id"], first["id"]);
+    let (_, theirs) = call(&router, keyed("/tasks/process", &other, "k-1", "{}".into())).await;
+    assert_ne!(theirs["id"], first["id"], "keys are per tenant");
+
+    let seed =
+        json!({"path": "/fixture/process", "data": {}, "task_execution": "EXPORT"}).to_string();
+    let record_of = |answer: &Value| -> Value {
+        let data: Value = serde_json::from_str(answer["data"].as_str().unwrap()).unwrap();
+        data["task_execution"]["id"].clone()
+    };
+    let (status, one) = call(&router, keyed("/plugin", &token, "k-2", seed.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    let (_, two) = call(&router, keyed("/plugin", &token, "k-2", seed)).await;
+    assert_eq!(record_of(&one), record_of(&two));
+
+    let (_, page) = get_json(&router, "/tasks", &token).await;
+    assert_eq!(page["tasks"].as_array().unwrap().len(), 2, "{page:#}");
+    let (status, refused) = call(
+        &router,
+        keyed("/tasks/process", &token, &"x".repeat(300), "{}".into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused["error"]
+        .as_str()
+        .unwrap()
+        .contains("Idempotency-Key"));
+}
+
+#[tokio::test]
 async fn the_task_list_is_newest_first_filtered_and_paged() {
     let (server, _dir) = loaded("[tasks]\nconcurrency = 1\n", &plugins()).await;
     let router = server.router();
@@ -623,7 +705,7 @@ impl std::io::Write for Captured {
 }
 
 #[tokio::test]
-async fn every_submission_cancellation_and_admin_action_writes_one_audit_line() {
+async fn every_submission_cancellation_retry_and_admin_action_writes_one_audit_line() {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::Layer as _;
     let captured = Captured::default();
@@ -686,6 +768,14 @@ async fn every_submission_cancellation_and_admin_action_writes_one_audit_line() 
         ),
     )
     .await;
+    call(
+        &router,
+        with_id(
+            post(&format!("/tasks/{id}/retry"), Some(&token), ""),
+            "req-retry-own",
+        ),
+    )
+    .await;
     let mut reload = Request::post("/admin/reload")
         .header(
             header::AUTHORIZATION,
@@ -714,6 +804,13 @@ async fn every_submission_cancellation_and_admin_action_writes_one_audit_line() 
             "not_found",
         ),
         ("req-cancel-own", "task.cancel", "caller-1", TENANT, "ok"),
+        (
+            "req-retry-own",
+            "task.retry",
+            "caller-1",
+            TENANT,
+            "conflict",
+        ),
         ("req-reload", "admin.reload", "admin", "-", "ok"),
     ] {
         let found = lines_of(request);

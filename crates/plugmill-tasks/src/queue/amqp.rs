@@ -84,7 +84,7 @@ impl Broker {
             .queue_declare(&self.dead_queue(), durable, FieldTable::default())
             .await
             .map_err(|e| format!("declaring queue `{}`: {e}", self.dead_queue()))?;
-        for next in 2..=self.settings.max_attempts {
+        for next in 2..=self.settings.most_attempts() {
             let delay = self.settings.backoff_before(next);
             let mut retry = FieldTable::default();
             retry.insert(
@@ -186,29 +186,37 @@ impl Publisher {
     }
 
     /// Hands the task over to the broker; returns once the broker has confirmed it.
+    /// Concurrent publishes share the channel and wait for their confirmations side by side
+    /// (the lock is held only to find the channel), so they are pipelined.
     pub(crate) async fn publish(&self, id: &str, task: &str) -> Result<(), String> {
         let payload = task_message(id, task);
         let mut last = String::new();
         for _ in 0..2 {
-            let mut slot = self.channel.lock().await;
-            if slot.is_none() {
-                match self.broker.connect().await {
-                    Ok(connected) => *slot = Some(connected),
-                    Err(error) => {
-                        last = error;
-                        continue;
+            let channel = {
+                let mut slot = self.channel.lock().await;
+                if slot.is_none() {
+                    match self.broker.connect().await {
+                        Ok(connected) => *slot = Some(connected),
+                        Err(error) => {
+                            last = error;
+                            continue;
+                        }
                     }
                 }
-            }
-            let Some((_, channel)) = slot.as_ref() else {
-                continue;
+                let Some((_, channel)) = slot.as_ref() else {
+                    continue;
+                };
+                channel.clone()
             };
-            let queue = self.broker.settings.queue_name.clone();
-            match Broker::publish_on(channel, &queue, &payload, FieldTable::default()).await {
+            let queue = &self.broker.settings.queue_name;
+            match Broker::publish_on(&channel, queue, &payload, FieldTable::default()).await {
                 Ok(()) => return Ok(()),
                 Err(error) => {
                     // The connection may be gone: a new one for the next try.
-                    *slot = None;
+                    let mut slot = self.channel.lock().await;
+                    if slot.as_ref().is_some_and(|(_, c)| !c.status().connected()) {
+                        *slot = None;
+                    }
                     last = error;
                 }
             }

@@ -91,7 +91,7 @@ fn spawn_worker(host: Arc<Host>) -> (oneshot::Sender<()>, tokio::task::JoinHandl
 
 fn config(vhost: &Vhost, extra: &str) -> String {
     format!(
-        "[limits]\ncall_timeout = \"300ms\"\n[tasks]\nqueue = \"{}\"\nqueue_name = \"plugmill.test\"\nmax_attempts = 2\nretry_backoff = \"100ms\"\n{extra}",
+        "[limits]\ncall_timeout = \"300ms\"\n[tasks]\nqueue = \"{}\"\nqueue_name = \"plugmill.test\"\nmax_attempts = 2\nretry_backoff = \"100ms\"\nretry_on = [\"trap\"]\n{extra}",
         vhost.url()
     )
 }

@@ -3,6 +3,7 @@
 
 mod amqp;
 mod memory;
+mod outcomes;
 mod scope;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,15 +15,87 @@ use tempfile::TempDir;
 
 /// A deployment: `plugmill.toml` (`config`) and `plugins/` with the fixture plugin.
 pub fn deployment(config: &str) -> TempDir {
+    deployment_with(config, &[("fixture", test_plugins::HTTP_FIXTURE)])
+}
+
+/// A deployment: `plugmill.toml` (`config`) and `plugins/` with these `(name, file)`.
+pub fn deployment_with(config: &str, plugins: &[(&str, &str)]) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("plugins")).unwrap();
-    std::fs::copy(
-        test_plugins::HTTP_FIXTURE,
-        dir.path().join("plugins/fixture.wasm"),
-    )
-    .unwrap();
+    for (name, file) in plugins {
+        std::fs::copy(file, dir.path().join(format!("plugins/{name}.wasm"))).unwrap();
+    }
     std::fs::write(dir.path().join("plugmill.toml"), config).unwrap();
     dir
+}
+
+/// A PostgreSQL schema of its own in the test database, dropped at the end.
+pub struct Schema {
+    /// Its name.
+    pub name: String,
+    admin: sqlx::PgPool,
+}
+
+/// The test database's URL.
+pub fn postgres_url() -> String {
+    std::env::var("PLUGMILL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl Schema {
+    /// A new schema.
+    pub async fn new() -> Self {
+        let name = unique("plugmill_tasks_test");
+        let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        Self { name, admin }
+    }
+
+    /// The URL of the test database with this schema first on the search path.
+    pub fn url(&self) -> String {
+        format!(
+            "{}?options=-c%20search_path%3D{}",
+            postgres_url(),
+            self.name
+        )
+    }
+
+    /// Runs `sql` in the schema.
+    pub async fn execute(&self, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SET search_path TO {}; {sql}",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await
+        .unwrap();
+    }
+
+    /// How many rows `table` of the schema holds.
+    pub async fn count(&self, table: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}.{table}",
+            self.name
+        )))
+        .fetch_one(&self.admin)
+        .await
+        .unwrap();
+        n
+    }
+
+    /// Drops the schema and what it holds.
+    pub async fn drop(self) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await
+        .unwrap();
+    }
 }
 
 /// The host of a deployment, its plugins loaded.

@@ -49,21 +49,30 @@ async fn a_task_runs_once_and_its_record_ends_success_with_a_log_line_per_event(
 }
 
 #[tokio::test]
-async fn a_failing_a_trapping_and_a_spinning_task_end_failed_after_their_attempts() {
+async fn with_retry_on_a_failing_a_trapping_and_a_spinning_task_end_failed_after_their_attempts() {
     let dir = deployment(
-        "[limits]\ncall_timeout = \"300ms\"\n[tasks]\nmax_attempts = 3\nretry_backoff = \"10ms\"\n",
+        "[limits]\ncall_timeout = \"300ms\"\n[tasks]\nmax_attempts = 3\nretry_backoff = \"10ms\"\nretry_on = [\"plugin-error\", \"trap\", \"deadline\"]\n",
     );
     let host = host(&dir).await;
     let tasks = Tasks::open(&host).await.unwrap();
     let cases = [
-        ("process", json!({"fail": true}), "processing refused"),
-        ("trap", json!({}), "trapped"),
-        ("spin", json!({}), "deadline"),
+        (
+            "process",
+            json!({"fail": true}),
+            "processing refused",
+            "plugin-error",
+        ),
+        ("trap", json!({}), "trapped", "trap"),
+        ("spin", json!({}), "deadline", "deadline"),
     ];
-    for (name, data, error) in cases {
+    for (name, data, error, kind) in cases {
         let record = tasks.submit(task(name, data)).await.unwrap();
         let failed = expect(final_record(&tasks, &record.id).await, Status::Failed);
         assert_eq!(failed.attempts, 3, "{name}");
+        assert_eq!(failed.error_kind.as_deref(), Some(kind), "{name}");
+        assert_eq!(failed.outcomes.len(), 1, "{name}");
+        assert_eq!(failed.outcomes[0].attempts, 3, "{name}");
+        assert_eq!(failed.outcomes[0].kind.as_deref(), Some(kind), "{name}");
         assert!(
             failed.error.as_deref().unwrap().contains(error),
             "{name}: {:?}",
@@ -72,7 +81,7 @@ async fn a_failing_a_trapping_and_a_spinning_task_end_failed_after_their_attempt
         let logs = log_texts(&failed);
         assert_eq!(
             logs.iter()
-                .filter(|l| l.contains("failed:") && l.contains("retrying"))
+                .filter(|l| l.contains(&format!("failed ({kind})")) && l.contains("retrying"))
                 .count(),
             2,
             "{name}: {logs:?}"

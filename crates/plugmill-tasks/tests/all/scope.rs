@@ -22,7 +22,7 @@ fn task(tenant: Option<&str>) -> NewTask {
 async fn created(store: &RecordStore, tenant: Option<&str>) -> String {
     match store.create(&task(tenant), None).await.unwrap() {
         Created::Yes(record) => record.id,
-        Created::TenantAtLimit => panic!("no limit was given"),
+        other => panic!("no limit or key was given: {other:?}"),
     }
 }
 
@@ -164,7 +164,10 @@ async fn a_tenant_s_open_records_are_bounded_across_servers_sharing_them() {
         .list(&Scope::Tenant("busy-tenant".into()), &ListFilter::default())
         .await
         .unwrap();
-    assert!(first.fail(&page.records[0].id, "done").await.unwrap());
+    assert!(first
+        .fail(&page.records[0].id, "done", "plugin-error")
+        .await
+        .unwrap());
     assert!(matches!(
         second
             .create(&task(Some("busy-tenant")), Some(5))

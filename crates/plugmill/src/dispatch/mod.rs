@@ -208,6 +208,19 @@ impl PluginManager {
         name: &str,
         data: &Value,
     ) -> Result<HookResults<Value>, CallError> {
+        self.execute_task_except(name, data, &[]).await
+    }
+
+    /// Runs task `name` with `data` on every plugin that registered it except those named in
+    /// `done` (the plugins that already succeeded, when a task runs again), one outcome each.
+    /// Each call is a task of its own that carries the caller's deferred commits (see the
+    /// database capability's `DeferredCommits`).
+    pub async fn execute_task_except(
+        &self,
+        name: &str,
+        data: &Value,
+        done: &[String],
+    ) -> Result<HookResults<Value>, CallError> {
         let registry = self.registry();
         let targets = registry.task(name);
         if targets.is_empty() {
@@ -216,13 +229,17 @@ impl PluginManager {
         let data = Arc::new(data.clone());
         let handles: Vec<_> = targets
             .iter()
+            .filter(|target| !done.iter().any(|d| d == target.plugin.name()))
             .map(|target| {
                 let (runtime, data) = (self.runtime.clone(), data.clone());
                 let (plugin, handler) = (target.plugin.clone(), target.handler.clone());
                 let name = plugin.name().to_string();
-                let task = tokio::spawn(crate::host::tenant::carry(async move {
+                let call = crate::host::tenant::carry(async move {
                     call_handler(&runtime, &plugin, &handler, &data).await
-                }));
+                });
+                #[cfg(feature = "database")]
+                let call = crate::capabilities::database::carry_deferred(call);
+                let task = tokio::spawn(call);
                 (name, target.handler.clone(), task)
             })
             .collect();

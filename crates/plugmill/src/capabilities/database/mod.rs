@@ -28,6 +28,7 @@
 mod config;
 mod configure;
 mod databases;
+mod deferred;
 mod errors;
 mod params;
 mod pool;
@@ -45,6 +46,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 pub use config::{redact, url_variable, Backend, DatabaseConfig, DatabaseSpec, InvalidDatabase};
 pub use databases::{Database, Databases};
+pub(crate) use deferred::carry_deferred;
+pub use deferred::{DeferredCommits, HeldTransaction};
 pub use pool::Pool;
 pub use wit::{Column, DatabaseError, ErrorKind, Rows, Value};
 

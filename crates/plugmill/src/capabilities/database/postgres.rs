@@ -136,6 +136,24 @@ impl PgTransaction {
     pub(crate) async fn rollback(self) -> Result<(), DatabaseError> {
         self.tx.rollback().await.map_err(statement_error)
     }
+
+    /// The open transaction, for a caller to commit (see `deferred`), or the error a commit
+    /// would give; its statements are no longer bound by the call's deadline.
+    pub(crate) async fn hold(self) -> Result<Transaction<'static, Postgres>, DatabaseError> {
+        if self.failed.is_some() {
+            return Err(self
+                .commit()
+                .await
+                .err()
+                .unwrap_or_else(|| error(ErrorKind::Closed, "the transaction was rolled back")));
+        }
+        let mut tx = self.tx;
+        sqlx::query("SET LOCAL statement_timeout = 30000")
+            .execute(&mut *tx)
+            .await
+            .map_err(statement_error)?;
+        Ok(tx)
+    }
 }
 
 /// Binds every parameter to the type the server inferred for it.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 
 use super::databases::{Database, Databases};
+use super::deferred::{DeferredCommits, HeldTransaction};
 use super::params::Params;
 use super::pool::Pool;
 #[cfg(feature = "postgres")]
@@ -245,8 +246,24 @@ impl Session {
         }
     }
 
-    /// Commits transaction `id`.
+    /// Commits transaction `id`; when the running task defers commits on its database (see
+    /// [`DeferredCommits`]), hands it over to the task instead, still open.
     pub async fn commit(&mut self, id: u32) -> Result<(), DatabaseError> {
+        let deferred = DeferredCommits::current().filter(|deferred| {
+            self.open
+                .get(&id)
+                .is_some_and(|open| deferred.defers(&open.database.name))
+        });
+        if let Some(deferred) = deferred {
+            let backend = self.take(id, "committed")?;
+            let held = match backend {
+                #[cfg(feature = "postgres")]
+                Backend::Postgres(tx) => tx.hold().await.map(HeldTransaction::Postgres),
+                #[cfg(feature = "sqlite")]
+                Backend::Sqlite(tx) => Ok(HeldTransaction::Sqlite(tx.hold().await)),
+            };
+            return held.map(|held| deferred.hold(&self.plugin, held));
+        }
         let backend = self.take(id, "committed")?;
         let outcome = self
             .by_deadline("the commit", async {

@@ -123,6 +123,13 @@ impl SqliteTransaction {
         self.tx.commit().await.map_err(sqlite_error)
     }
 
+    /// The open transaction, for a caller to commit (see `deferred`); its statements are no
+    /// longer bound by the call's deadline.
+    pub(crate) async fn hold(mut self) -> Transaction<'static, Sqlite> {
+        self.release_handler().await;
+        self.tx
+    }
+
     /// Rolls back.
     pub(crate) async fn rollback(mut self) -> Result<(), DatabaseError> {
         self.release_handler().await;

@@ -1,4 +1,4 @@
-//! Plugin `fixture`, for the server's and the tasks' tests: routes that echo, wait, fail, trap, spin and answer the claims they were given; process, wait, trap and spin are also tasks.
+//! Plugin `fixture`, for the server's and the tasks' tests: routes that echo, wait, fail, trap, spin and answer the claims they were given; process, wait, trap and spin are also tasks (`process` refuses while `refuse_until_ms` is ahead).
 
 use exports::plugins_manager::common::plugin_common::Guest as PluginCommon;
 use plugins_manager::common::types::{Manifest, PluginRoute};
@@ -86,6 +86,15 @@ impl Guest for Plugin {
         let input = input(&data);
         if input["fail"].as_bool().unwrap_or(false) {
             return Err("processing refused".into());
+        }
+        // Refuses until this time (milliseconds since the epoch), then processes.
+        if let Some(until) = input["refuse_until_ms"].as_u64() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            if now < until {
+                return Err("processing refused for now".into());
+            }
         }
         if let Some(ms) = input["ms"].as_u64() {
             std::thread::sleep(std::time::Duration::from_millis(ms));

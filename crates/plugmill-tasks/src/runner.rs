@@ -150,11 +150,15 @@ impl Runner {
                 .as_ref()
                 .map(|d| d.take(&outcome.plugin))
                 .unwrap_or_default();
-            if held.is_empty() {
+            let result = if held.is_empty() {
                 pending.push((outcome.plugin.clone(), result.clone()));
+                result
+            } else if commit_with_outcome(held, id, &outcome.plugin, &result).await? {
+                result
             } else {
-                commit_with_outcome(held, id, &outcome.plugin, &result).await?;
-            }
+                tracing::warn!(task_id = id, plugin = %outcome.plugin, "another run of the plugin succeeded first; this run's writes were rolled back");
+                Ok(result.unwrap_or(Value::Null))
+            };
             let runs = outcomes
                 .iter()
                 .find(|(p, _, _)| *p == outcome.plugin)
@@ -223,31 +227,52 @@ impl Runner {
 }
 
 /// Commits the transactions a plugin committed on the records database, its outcome added to
-/// the last one: its writes and its outcome become visible together, or neither does.
+/// the last one: its writes and its outcome become visible together, or neither does. When
+/// another run of the same plugin recorded success first (a worker killed while its commit
+/// was in flight, its message redelivered to this one), this run's writes are rolled back
+/// instead: false.
 async fn commit_with_outcome(
     held: Vec<HeldTransaction>,
     id: &str,
     plugin: &str,
     result: &Result<Value, (String, String)>,
-) -> Result<(), StoreError> {
-    let last = held.len() - 1;
-    for (n, transaction) in held.into_iter().enumerate() {
-        let result = result.as_ref().map_err(|(e, k)| (e.as_str(), k.as_str()));
+) -> Result<bool, StoreError> {
+    let mut held = held;
+    let Some(mut last) = held.pop() else {
+        return Ok(true);
+    };
+    let result = result.as_ref().map_err(|(e, k)| (e.as_str(), k.as_str()));
+    // The outcome row is locked until this transaction ends: a concurrent run waits here.
+    let recorded = match &mut last {
+        HeldTransaction::Postgres(transaction) => {
+            crate::store::outcome_in(transaction, id, plugin, result).await?
+        }
+        HeldTransaction::Sqlite(transaction) => {
+            crate::store::outcome_in_sqlite(transaction, id, plugin, result).await?
+        }
+        _ => 0,
+    };
+    if recorded == 0 {
+        for transaction in held.into_iter().chain(std::iter::once(last)) {
+            rollback(transaction).await?;
+        }
+        return Ok(false);
+    }
+    for transaction in held.into_iter().chain(std::iter::once(last)) {
         match transaction {
-            HeldTransaction::Postgres(mut transaction) => {
-                if n == last {
-                    crate::store::outcome_in(&mut transaction, id, plugin, result).await?;
-                }
-                transaction.commit().await?;
-            }
-            HeldTransaction::Sqlite(mut transaction) => {
-                if n == last {
-                    crate::store::outcome_in_sqlite(&mut transaction, id, plugin, result).await?;
-                }
-                transaction.commit().await?;
-            }
+            HeldTransaction::Postgres(transaction) => transaction.commit().await?,
+            HeldTransaction::Sqlite(transaction) => transaction.commit().await?,
             _ => {}
         }
+    }
+    Ok(true)
+}
+
+async fn rollback(transaction: HeldTransaction) -> Result<(), StoreError> {
+    match transaction {
+        HeldTransaction::Postgres(transaction) => transaction.rollback().await?,
+        HeldTransaction::Sqlite(transaction) => transaction.rollback().await?,
+        _ => {}
     }
     Ok(())
 }

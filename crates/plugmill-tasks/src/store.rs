@@ -816,15 +816,14 @@ fn outcome_of(row: OutcomeRow) -> Outcome {
 }
 
 /// Records a plugin's outcome of task `id` in a PostgreSQL transaction of the caller's (the
-/// plugin's own, committed with it).
+/// plugin's own, committed with it); 0 when the plugin has an `ok` outcome already.
 pub(crate) async fn outcome_in(
     connection: &mut sqlx::PgConnection,
     id: &str,
     plugin: &str,
     outcome: Result<&Value, (&str, &str)>,
-) -> Result<(), StoreError> {
-    upsert_outcome!(connection, id, plugin, outcome);
-    Ok(())
+) -> Result<u64, StoreError> {
+    Ok(upsert_outcome!(connection, id, plugin, outcome))
 }
 
 /// Records a plugin's outcome of task `id` in a SQLite transaction of the caller's.
@@ -833,7 +832,6 @@ pub(crate) async fn outcome_in_sqlite(
     id: &str,
     plugin: &str,
     outcome: Result<&Value, (&str, &str)>,
-) -> Result<(), StoreError> {
-    upsert_outcome!(connection, id, plugin, outcome);
-    Ok(())
+) -> Result<u64, StoreError> {
+    Ok(upsert_outcome!(connection, id, plugin, outcome))
 }

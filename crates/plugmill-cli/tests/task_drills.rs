@@ -84,6 +84,59 @@ fn a_worker_killed_mid_task_leaves_it_to_another_which_ends_it_success_once() {
     terminate(server);
 }
 
+#[test]
+fn plugmill_task_retry_queues_a_failed_task_again_and_refuses_one_that_did_not_fail() {
+    let deployment = Deployment::new();
+    let (server, url) = deployment.serve();
+    let worker = deployment.worker();
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 1500;
+    let (status, record) = post(
+        &format!("{url}/tasks/process"),
+        &json!({"refuse_until_ms": until}),
+    );
+    assert_eq!(status, 202, "{record}");
+    let id = record["id"].as_str().unwrap().to_string();
+    let failed = final_record(&url, &id, Duration::from_secs(60));
+    assert_eq!(
+        failed["status"], "FAILED",
+        "never retried by default: {failed:#}"
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    let retry = |id: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_plugmill"))
+            .args(["task", "retry", id])
+            .env("PLUGMILL_CONFIG", deployment.config())
+            .env("PLUGMILL_PLUGINS", deployment.dir.path().join("plugins"))
+            .env("PLUGMILL_LOG", "warn")
+            .env_remove("PLUGMILL_QUEUE")
+            .output()
+            .unwrap()
+    };
+    let output = retry(&id);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("queued again"));
+    let done = final_record(&url, &id, Duration::from_secs(60));
+    assert_eq!(done["status"], "SUCCESS", "{done:#}");
+    assert_eq!(done["attempts"], 2);
+    let again = retry(&id);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("only a FAILED task"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    terminate(worker);
+    terminate(server);
+}
+
 /// Kills this many times in the kill drill.
 const KILLS: usize = 100;
 

@@ -8,7 +8,7 @@
 //! (`retry_on`, none by default, as the seed system); a task no plugin registers, or bad
 //! input, never. A retry runs only the plugins without a successful outcome.
 //!
-//! When the records live in a database of `[databases]`, a plugin's commit on that database
+//! When the records live in a PostgreSQL database of `[databases]`, a plugin's commit on it
 //! is deferred to the end of its call ([`DeferredCommits`]) and its writes commit with its
 //! outcome in one transaction: a plugin that succeeded never runs again, so its writes there
 //! happen exactly once.
@@ -101,9 +101,14 @@ impl Runner {
             .filter(|o| o.is_ok())
             .map(|o| o.plugin.clone())
             .collect();
+        // On SQLite one writer holds the whole file: a held transaction would stall the other
+        // plugins' writes until every plugin's call ended, so commits are deferred only on
+        // PostgreSQL.
         let deferred = match &self.settings.records {
-            RecordsAt::Database(name) => Some(DeferredCommits::new(name.clone())),
-            RecordsAt::File(_) => None,
+            RecordsAt::Database(name) if self.store.is_postgres() => {
+                Some(DeferredCommits::new(name.clone()))
+            }
+            _ => None,
         };
         let started = Instant::now();
         crate::metrics::started();

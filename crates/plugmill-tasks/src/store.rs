@@ -285,6 +285,11 @@ impl RecordStore {
         Ok(store)
     }
 
+    /// Whether the records are in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
     /// The store, an `Idempotency-Key` remembered for `window` (24 h unless set).
     pub fn with_idempotency_window(mut self, window: std::time::Duration) -> Self {
         self.idempotency_window =

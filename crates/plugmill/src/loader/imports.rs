@@ -5,6 +5,10 @@
 //! stubbing each unresolved import on a scratch copy of the linker, so that a rejection lists
 //! every import that is missing and not only the first, and the scratch linker serves the
 //! option of linking unknown imports as traps.
+//!
+//! A stubbed interface gets stand-ins for the resources it defines, never for those it
+//! `use`s from an interface imported before it (`wasi:http/types` uses `input-stream` of
+//! `wasi:io/streams`): those keep the type the earlier import gave them.
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker, LinkerInstance, ResourceType};
@@ -41,6 +45,7 @@ pub fn missing_imports(
         .imports(engine)
         .map(|(name, item)| (name.to_string(), item.ty))
         .collect();
+    let defined_before = resources_defined_before(engine, &imports);
     let mut scratch = linker.clone();
     let mut missing: Vec<MissingImport> = Vec::new();
     let mut outcome = Err(error);
@@ -52,12 +57,14 @@ pub fn missing_imports(
         let message = error.to_string();
         let found = imports
             .iter()
-            .find(|(name, _)| message.contains(&format!("`{name}`")));
-        let Some((name, item)) = found.filter(|(name, _)| !missing.iter().any(|m| &m.name == name))
+            .enumerate()
+            .find(|(_, (name, _))| message.contains(&format!("`{name}`")));
+        let Some((index, (name, item))) =
+            found.filter(|(_, (name, _))| !missing.iter().any(|m| &m.name == name))
         else {
             missing.push(MissingImport {
                 name: found
-                    .map(|(n, _)| n.clone())
+                    .map(|(_, (n, _))| n.clone())
                     .unwrap_or_else(|| "(unknown)".into()),
                 detail: format!("{error:#}"),
             });
@@ -68,20 +75,55 @@ pub fn missing_imports(
             name: name.clone(),
             detail: error.root_cause().to_string(),
         });
-        stub(engine, &mut scratch.root(), name, name, item);
+        stub(
+            engine,
+            &mut scratch.root(),
+            name,
+            name,
+            item,
+            &defined_before[index],
+        );
         outcome = scratch.instantiate_pre(component);
     }
     (missing, outcome)
 }
 
+/// For each import, in the component's order, the resource types the imports before it
+/// introduced: a later interface that `use`s one of them refers to it, it does not define it.
+fn resources_defined_before(
+    engine: &Engine,
+    imports: &[(String, ComponentItem)],
+) -> Vec<Vec<ResourceType>> {
+    let mut seen: Vec<ResourceType> = Vec::new();
+    let mut before = Vec::with_capacity(imports.len());
+    for (_, item) in imports {
+        before.push(seen.clone());
+        collect_resources(engine, item, &mut seen);
+    }
+    before
+}
+
+fn collect_resources(engine: &Engine, item: &ComponentItem, into: &mut Vec<ResourceType>) {
+    match item {
+        ComponentItem::Resource(ty) if !into.contains(ty) => into.push(*ty),
+        ComponentItem::ComponentInstance(instance) => {
+            for (_, export) in instance.exports(engine) {
+                collect_resources(engine, &export.ty, into);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Defines `name` in `linker` as an item of type `item` whose functions trap. Items already
-/// defined are left as they are.
+/// defined are left as they are, and so are the resources in `defined_before`.
 fn stub(
     engine: &Engine,
     linker: &mut LinkerInstance<'_, HostState>,
     qualified: &str,
     name: &str,
     item: &ComponentItem,
+    defined_before: &[ResourceType],
 ) {
     match item {
         ComponentItem::ComponentFunc(_) => {
@@ -101,10 +143,12 @@ fn stub(
                         &format!("{qualified}#{export}"),
                         export,
                         &ty.ty,
+                        defined_before,
                     );
                 }
             }
         }
+        ComponentItem::Resource(ty) if defined_before.contains(ty) => {}
         ComponentItem::Resource(_) => {
             let _already_defined = linker.resource(name, ResourceType::host::<()>(), |_, _| Ok(()));
         }

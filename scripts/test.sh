@@ -2,7 +2,7 @@
 # Every test of the workspace, on a fresh machine with only Rust installed: installs the
 # wasm32-wasip2 target the test plugins are built for, starts the local PostgreSQL server and
 # RabbitMQ broker the database and task tests use when they are installed but not running, then
-# runs the tests.
+# runs the tests. With python3 present it installs Python Celery into target/celery-venv.
 #
 # The database tests use PLUGMILL_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
@@ -28,6 +28,15 @@ if command -v rabbitmqctl >/dev/null && ! rabbitmqctl -q status >/dev/null 2>&1;
     echo "==> starting the local RabbitMQ broker"
     rabbitmq-server -detached || true
     rabbitmqctl -q --timeout 120 await_startup || true
+fi
+
+# The Celery protocol tests run Python Celery as the seed system's side; without it they say
+# they are skipped.
+venv=target/celery-venv
+if command -v python3 >/dev/null && [[ ! -x "$venv/bin/celery" ]]; then
+    echo "==> installing Python Celery into $venv (the Celery protocol tests)"
+    { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet 'celery>=5,<6'; } \
+        || echo "==> no Python Celery: the Celery protocol tests are skipped"
 fi
 
 cargo test --workspace --all-targets

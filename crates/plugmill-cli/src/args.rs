@@ -70,6 +70,10 @@ pub enum Command {
         /// Serve `/metrics` and `/healthz` here (default `[tasks] metrics_listen`, else none).
         #[arg(long)]
         metrics_listen: Option<String>,
+        /// Consume the seed's Celery messages (`execute_plugin_task`, Celery protocol v2) from
+        /// `{ENV_SLUG}_short` unless `[tasks] queue_name` says; as `[tasks] protocol = "celery"`.
+        #[arg(long)]
+        celery: bool,
     },
     /// Task-execution records.
     Task {

@@ -12,6 +12,8 @@
 //! retry_backoff = "1s"       # before attempt 2; doubled before each next one
 //! concurrency = 4            # tasks one worker (or the server's in-process queue) runs at once
 //! queue_name = "plugmill.tasks"   # RabbitMQ queue; also NAME.retry.N and NAME.dead
+//! protocol = "plugmill"      # or "celery": the seed's execute_plugin_task messages (Celery
+//!                            # protocol v2), queue_name then defaulting to {ENV_SLUG}_short
 //! metrics_listen = "127.0.0.1:9464"   # a worker's /metrics and /healthz (optional)
 //! tenant_max_queued = 1000   # a tenant's tasks not yet final; more are refused (429)
 //! queue_capacity = 10000     # tasks waiting in the in-process queue; more are refused (503)
@@ -50,6 +52,8 @@ pub struct TasksConfig {
     pub concurrency: Option<usize>,
     /// The RabbitMQ queue.
     pub queue_name: Option<String>,
+    /// The messages' format on RabbitMQ.
+    pub protocol: Option<Protocol>,
     /// Where a worker serves its metrics.
     pub metrics_listen: Option<String>,
     /// A tenant's tasks not yet final.
@@ -71,6 +75,7 @@ const KEYS: &[&str] = &[
     "retry_backoff",
     "concurrency",
     "queue_name",
+    "protocol",
     "metrics_listen",
     "tenant_max_queued",
     "queue_capacity",
@@ -105,6 +110,7 @@ impl<'de> Visitor<'de> for TasksVisitor {
                 "retry_backoff" => c.retry_backoff = Some(map.next_value()?),
                 "concurrency" => c.concurrency = Some(map.next_value()?),
                 "queue_name" => c.queue_name = Some(map.next_value()?),
+                "protocol" => c.protocol = Some(map.next_value()?),
                 "metrics_listen" => c.metrics_listen = Some(map.next_value()?),
                 "tenant_max_queued" => c.tenant_max_queued = Some(map.next_value()?),
                 "queue_capacity" => c.queue_capacity = Some(map.next_value()?),
@@ -217,6 +223,30 @@ impl RetryPolicy {
     }
 }
 
+/// The messages' format on RabbitMQ (`[tasks] protocol`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// plugmill's own: `{"id", "task"}`, the record holding the rest.
+    #[default]
+    Plugmill,
+    /// The seed system's: Celery's message protocol v2, the task `execute_plugin_task` with
+    /// the seed's record in it, on the queue `{ENV_SLUG}_short` unless `queue_name` says.
+    Celery,
+}
+
+/// The seed's environment name (`ENV_SLUG`), which names its queue, if set.
+pub fn env_slug() -> Option<String> {
+    std::env::var("ENV_SLUG")
+        .ok()
+        .filter(|slug| !slug.is_empty())
+}
+
+/// The seed's queue for the environment `slug`: `{slug}_short`.
+pub fn seed_queue_name(slug: &str) -> String {
+    format!("{slug}_short")
+}
+
 /// Where tasks are queued.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueueKind {
@@ -255,8 +285,11 @@ pub struct TaskSettings {
     pub retry_backoff: Duration,
     /// Tasks run at once per worker (1 to 1024, default 4).
     pub concurrency: usize,
-    /// The RabbitMQ queue (default `plugmill.tasks`).
+    /// The RabbitMQ queue (default `plugmill.tasks`; with the Celery protocol,
+    /// `{ENV_SLUG}_short`).
     pub queue_name: String,
+    /// The messages' format on RabbitMQ (default plugmill's own).
+    pub protocol: Protocol,
     /// Where a worker serves `/metrics`.
     pub metrics_listen: Option<SocketAddr>,
     /// A tenant's tasks not yet final (`IN_PROGRESS`), counted from the records, so the
@@ -272,7 +305,16 @@ pub const DEFAULT_RECORDS_FILE: &str = "plugmill-tasks.db";
 impl TaskSettings {
     /// Reads `[tasks]`; `PLUGMILL_QUEUE` wins over `queue`.
     pub fn from_config(config: &HostConfig) -> Result<Self, ConfigError> {
+        Self::from_config_as(config, None)
+    }
+
+    /// Reads `[tasks]`, with `protocol` over its `protocol` (`plugmill worker --celery`).
+    pub fn from_config_as(
+        config: &HostConfig,
+        protocol: Option<Protocol>,
+    ) -> Result<Self, ConfigError> {
         let section: TasksConfig = config.section(&["tasks"])?.unwrap_or_default();
+        let protocol = protocol.or(section.protocol).unwrap_or_default();
         let queue = std::env::var("PLUGMILL_QUEUE")
             .ok()
             .filter(|q| !q.is_empty())
@@ -313,9 +355,18 @@ impl TaskSettings {
                 "[tasks] concurrency: {concurrency} is outside 1 to 1024"
             )));
         }
-        let queue_name = section
-            .queue_name
-            .unwrap_or_else(|| "plugmill.tasks".into());
+        let queue_name = match (section.queue_name, protocol) {
+            (Some(name), _) => name,
+            (None, Protocol::Plugmill) => "plugmill.tasks".into(),
+            (None, Protocol::Celery) => match env_slug() {
+                Some(slug) => seed_queue_name(&slug),
+                None => {
+                    return Err(config.error(
+                        "[tasks] protocol = \"celery\": the queue is the seed's `{ENV_SLUG}_short`, and ENV_SLUG is not set; set it, or [tasks] queue_name",
+                    ))
+                }
+            },
+        };
         if queue_name.is_empty()
             || queue_name.len() > 200
             || !queue_name
@@ -363,6 +414,7 @@ impl TaskSettings {
                 .map_or(Duration::from_secs(1), |d| d.0),
             concurrency,
             queue_name,
+            protocol,
             metrics_listen,
         })
     }

@@ -17,7 +17,8 @@
 //! - the in-process queue (`queue = "memory"`): the server runs tasks itself;
 //! - RabbitMQ (`queue = "amqp://..."`): publisher confirms on the way in, and `plugmill
 //!   worker` processes that acknowledge a message only once its record is final, retry with
-//!   backoff, dead-letter what failed for good, and reconnect ([`Tasks::work`]);
+//!   backoff, dead-letter what failed for good, and reconnect ([`Tasks::work`]); with
+//!   `[tasks] protocol = "celery"`, the seed's Celery messages both ways (`seed`);
 //! - metrics: queued, running, succeeded, failed, retried, dead-lettered, duration.
 
 pub mod config;
@@ -26,6 +27,7 @@ mod queue;
 pub mod record;
 mod runner;
 pub mod scope;
+mod seed;
 pub mod store;
 mod worker;
 
@@ -37,7 +39,7 @@ use plugmill::capabilities::database::{DatabaseSpec, Databases, Pool};
 use plugmill::config::ConfigError;
 use plugmill_host::Host;
 
-pub use config::{QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings};
+pub use config::{Protocol, QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings};
 pub use record::{LogLine, NewTask, Outcome, Status, TaskRecord};
 pub use scope::{Cursor, ListFilter, Scope};
 pub use store::{Created, Ending, Page, RecordStore, StoreError};
@@ -121,7 +123,7 @@ impl Tasks {
     /// again.
     pub async fn open(host: &Host) -> Result<Self, TaskError> {
         metrics::describe();
-        let runner = runner(host, "server").await?;
+        let runner = runner(host, "server", None).await?;
         let queue = match &runner.settings.queue {
             QueueKind::Memory => Queue::Memory(MemoryQueue::start(runner.clone()).await?),
             QueueKind::Amqp(url) => {
@@ -135,7 +137,7 @@ impl Tasks {
     /// that queue tasks beside a running deployment. With the in-process queue only the
     /// server can queue, so this is refused.
     pub async fn open_publisher(host: &Host) -> Result<Self, TaskError> {
-        let runner = runner(host, "command line").await?;
+        let runner = runner(host, "command line", None).await?;
         let QueueKind::Amqp(url) = &runner.settings.queue else {
             return Err(TaskError::Config(host.config().error(
                 "[tasks] queue is `memory`: only the running server queues tasks; ask it (POST /tasks/ID/retry)",
@@ -178,29 +180,35 @@ impl Tasks {
         let mut task = task;
         let initial = std::mem::take(&mut task.data);
         let limit = self.runner.settings.tenant_max_queued;
+        let mut made = serde_json::Value::Null;
         let created = self
             .runner
             .store
-            .create_with(&task, limit, |record| data(record, initial))
+            .create_with(&task, limit, |record| {
+                made = data(record, initial);
+                made.clone()
+            })
             .await?;
         let record = match created {
             Created::Yes(record) => *record,
             Created::Existing(record) => return Ok(*record),
             Created::TenantAtLimit => return Err(TaskError::TenantAtLimit(limit.unwrap_or(0))),
         };
-        self.enqueue(&record, place).await?;
+        self.enqueue(&record, &made, place).await?;
         Ok(record)
     }
 
-    /// Hands `record` to the queue; a record the queue refused is `FAILED` with the reason.
+    /// Hands `record` (its task's data `data`) to the queue; a record the queue refused is
+    /// `FAILED` with the reason.
     async fn enqueue(
         &self,
         record: &TaskRecord,
+        data: &serde_json::Value,
         place: Option<queue::memory::Place>,
     ) -> Result<(), TaskError> {
         let queued = match &self.queue {
             Queue::Memory(queue) => queue.publish(record.id.clone(), place),
-            Queue::Amqp(publisher) => publisher.publish(&record.id, &record.task).await,
+            Queue::Amqp(publisher) => publisher.publish(record, data).await,
         };
         if let Err(error) = queued {
             let _ = self
@@ -229,7 +237,18 @@ impl Tasks {
         if !reopened {
             return Ok(Retried::NotFailed(Box::new(record)));
         }
-        self.enqueue(&record, place).await?;
+        // A Celery message carries the data; plugmill's own names the record only.
+        let data = match self.runner.settings.protocol {
+            Protocol::Celery => self
+                .runner
+                .store
+                .get_with_data(id, scope, false)
+                .await?
+                .map(|(_, data)| data)
+                .unwrap_or_default(),
+            Protocol::Plugmill => serde_json::Value::Null,
+        };
+        self.enqueue(&record, &data, place).await?;
         Ok(Retried::Yes(Box::new(record)))
     }
 
@@ -268,13 +287,23 @@ impl Tasks {
         host: &Host,
         shutdown: impl Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
+        Self::work_as(host, None, shutdown).await
+    }
+
+    /// Like [`Self::work`], reading messages in `protocol` rather than `[tasks] protocol`'s
+    /// (`plugmill worker --celery`).
+    pub async fn work_as(
+        host: &Host,
+        protocol: Option<Protocol>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
         let name = format!(
             "worker {} (pid {})",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
             std::process::id()
         );
         metrics::describe();
-        let runner = runner(host, &name).await?;
+        let runner = runner(host, &name, protocol).await?;
         let QueueKind::Amqp(url) = runner.settings.queue.clone() else {
             anyhow::bail!(
                 "[tasks] queue is `memory`: the server runs tasks itself; a worker needs queue = \"amqp://...\" (or PLUGMILL_QUEUE)"
@@ -310,8 +339,12 @@ fn file_pool(path: &std::path::Path) -> Result<Pool, ConfigError> {
     Ok(spec.connect_lazy())
 }
 
-async fn runner(host: &Host, worker: &str) -> Result<Runner, TaskError> {
-    let settings = Arc::new(TaskSettings::from_config(host.config())?);
+async fn runner(
+    host: &Host,
+    worker: &str,
+    protocol: Option<Protocol>,
+) -> Result<Runner, TaskError> {
+    let settings = Arc::new(TaskSettings::from_config_as(host.config(), protocol)?);
     let store = open_records(host, &settings).await?;
     Ok(Runner {
         manager: host.manager().clone(),

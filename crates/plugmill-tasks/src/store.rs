@@ -322,6 +322,24 @@ impl RecordStore {
         data: impl FnOnce(&TaskRecord) -> Value,
     ) -> Result<Created, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
+        self.create_identified(id, task, tenant_limit, data).await
+    }
+
+    /// Writes the record of a task queued elsewhere under the id it has there (the seed's
+    /// API), its data as given. When a record has that id already nothing is written, and
+    /// the answer is not [`Created::Yes`].
+    pub(crate) async fn create_as(&self, id: &str, task: &NewTask) -> Result<Created, StoreError> {
+        self.create_identified(id.to_string(), task, None, |_| task.data.clone())
+            .await
+    }
+
+    async fn create_identified(
+        &self,
+        id: String,
+        task: &NewTask,
+        tenant_limit: Option<u32>,
+        data: impl FnOnce(&TaskRecord) -> Value,
+    ) -> Result<Created, StoreError> {
         let created = now();
         let record = TaskRecord {
             id: id.clone(),
@@ -453,7 +471,7 @@ impl RecordStore {
     }
 
     /// The record `id` (with its log when `with_logs`) and its data, if `scope` sees it.
-    async fn get_with_data(
+    pub(crate) async fn get_with_data(
         &self,
         id: &str,
         scope: &Scope,

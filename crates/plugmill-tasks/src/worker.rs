@@ -5,6 +5,12 @@
 //! is not acknowledged and returns later. After losing the broker the worker reconnects; on
 //! shutdown it stops consuming, finishes the tasks it holds (for up to the grace period) and
 //! leaves the rest in the queue.
+//!
+//! With the Celery protocol (`[tasks] protocol = "celery"`, `plugmill worker --celery`) the
+//! messages are the seed's `execute_plugin_task`: each runs on plugmill's record with the
+//! seed's record id ([`crate::seed::record_for`]), under the same guarantees; messages passed
+//! on keep their Celery headers. A message that is not one (not Celery, another task, a body
+//! of the wrong shape) is dead-lettered with the reason.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,6 +22,7 @@ use lapin::types::FieldTable;
 use lapin::Channel;
 use tokio::task::JoinSet;
 
+use crate::config::Protocol;
 use crate::queue::amqp::{self, Broker};
 use crate::runner::{Runner, Verdict};
 
@@ -110,15 +117,20 @@ async fn session(
 
 /// Runs one message and settles it.
 async fn handle(runner: &Runner, broker: &Broker, channel: &Channel, delivery: Delivery) {
-    let verdict = match amqp::task_id(&delivery.data) {
-        Ok(id) => runner.run(&id).await,
-        Err(reason) => Verdict::Malformed(reason),
+    let celery = runner.settings.protocol == Protocol::Celery;
+    let verdict = if celery {
+        run_celery(runner, &delivery).await
+    } else {
+        match amqp::task_id(&delivery.data) {
+            Ok(id) => runner.run(&id).await,
+            Err(reason) => Verdict::Malformed(reason),
+        }
     };
     let settled = match verdict {
         Verdict::Done => delivery.ack(amqp::ack()).await.map_err(|e| e.to_string()),
         Verdict::Retry { delay, .. } => {
             let queue = broker.retry_queue(delay);
-            forward(channel, &queue, &delivery, FieldTable::default()).await
+            forward(channel, &queue, &delivery, FieldTable::default(), celery).await
         }
         Verdict::DeadLetter(reason) | Verdict::Malformed(reason) => {
             tracing::warn!(%reason, "dead-lettering a task");
@@ -127,6 +139,7 @@ async fn handle(runner: &Runner, broker: &Broker, channel: &Channel, delivery: D
                 &broker.dead_queue(),
                 &delivery,
                 amqp::reason_header(&reason),
+                celery,
             )
             .await;
             if outcome.is_ok() {
@@ -148,15 +161,38 @@ async fn handle(runner: &Runner, broker: &Broker, channel: &Channel, delivery: D
     }
 }
 
+/// Runs a Celery message: the seed's task on plugmill's record of it.
+async fn run_celery(runner: &Runner, delivery: &Delivery) -> Verdict {
+    let received = match amqp::read_celery(delivery) {
+        Ok(received) => received,
+        Err(error) => return Verdict::Malformed(error.to_string()),
+    };
+    match crate::seed::record_for(&runner.store, &received.task).await {
+        Ok(id) => {
+            tracing::debug!(task_id = %id, celery_id = ?received.message_id, "running a Celery message");
+            runner.run(&id).await
+        }
+        Err(verdict) => verdict,
+    }
+}
+
 /// Publishes the message to `queue` (confirmed), then acknowledges it; if the publish fails,
-/// the message returns to the queue instead.
+/// the message returns to the queue instead. A Celery message keeps its properties and
+/// headers, `headers` added.
 async fn forward(
     channel: &Channel,
     queue: &str,
     delivery: &Delivery,
     headers: FieldTable,
+    celery: bool,
 ) -> Result<(), String> {
-    match Broker::publish_on(channel, queue, &delivery.data, headers).await {
+    let published = if celery {
+        let properties = amqp::passed_on(delivery, headers);
+        Broker::publish_with(channel, queue, &delivery.data, properties).await
+    } else {
+        Broker::publish_on(channel, queue, &delivery.data, headers).await
+    };
+    match published {
         Ok(()) => delivery.ack(amqp::ack()).await.map_err(|e| e.to_string()),
         Err(error) => {
             let _ = delivery.nack(amqp::requeue()).await;

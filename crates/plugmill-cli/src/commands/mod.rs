@@ -28,7 +28,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Watch { interval } => watch::run(&host, interval).await,
         Command::Serve { listen } => serve::run(&host, listen.as_deref()).await,
-        Command::Worker { metrics_listen } => tasks::worker(&host, metrics_listen.as_deref()).await,
+        Command::Worker {
+            metrics_listen,
+            celery,
+        } => tasks::worker(&host, metrics_listen.as_deref(), celery).await,
         Command::Task { action } => match action {
             TaskAction::Show { id } => tasks::show(&host, &id).await,
             TaskAction::Retry { id } => tasks::retry(&host, &id).await,

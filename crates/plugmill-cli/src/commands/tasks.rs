@@ -4,18 +4,24 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use plugmill_host::Host;
-use plugmill_tasks::{Cursor, ListFilter, Retried, Scope, Status, TaskSettings, Tasks};
+use plugmill_tasks::{Cursor, ListFilter, Protocol, Retried, Scope, Status, TaskSettings, Tasks};
 
 use crate::args::HostArgs;
 
 /// Runs queued tasks until SIGTERM or SIGINT, reloading plugins on SIGHUP and by polling.
-pub async fn worker(args: &HostArgs, metrics_listen: Option<&str>) -> anyhow::Result<ExitCode> {
+/// `celery`: read the seed's Celery messages whatever `[tasks] protocol` says.
+pub async fn worker(
+    args: &HostArgs,
+    metrics_listen: Option<&str>,
+    celery: bool,
+) -> anyhow::Result<ExitCode> {
     let shutdown = plugmill_host::shutdown_signal();
     let mut options = args.options();
     options.observer = Some(std::sync::Arc::new(plugmill_host::metrics::CallMetrics));
     plugmill_host::metrics::Metrics::install()?;
     let host = Host::assemble(&options)?;
-    let settings = TaskSettings::from_config(host.config())?;
+    let protocol = celery.then_some(Protocol::Celery);
+    let settings = TaskSettings::from_config_as(host.config(), protocol)?;
     let metrics_listen = match metrics_listen {
         Some(address) => Some(
             address
@@ -36,7 +42,7 @@ pub async fn worker(args: &HostArgs, metrics_listen: Option<&str>) -> anyhow::Re
         tracing::warn!(%rejected, "plugin rejected");
     }
     let _reloader = host.spawn_reloader();
-    Tasks::work(&host, shutdown).await?;
+    Tasks::work_as(&host, protocol, shutdown).await?;
     host.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

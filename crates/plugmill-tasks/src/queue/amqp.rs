@@ -3,7 +3,10 @@
 //! record is final.
 //!
 //! Topology, declared by publishers and workers alike (`NAME` is `[tasks] queue_name`):
-//! - `NAME`: the tasks, durable, persistent messages `{"id", "task"}`;
+//! - `NAME`: the tasks, durable, persistent messages `{"id", "task"}`; with the Celery
+//!   protocol (`[tasks] protocol = "celery"`), the seed's `execute_plugin_task` messages
+//!   ([`celery`](super::celery)), the queue declared as Celery declares it (durable, no
+//!   arguments), so either side may declare it first;
 //! - `NAME.retry.<ms>ms`: one queue per backoff; messages wait there for their TTL, then
 //!   return to `NAME` (dead-lettering back);
 //! - `NAME.dead`: tasks that failed for good, and messages that are not tasks, each with
@@ -12,6 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
     BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions,
@@ -19,10 +23,12 @@ use lapin::options::{
 use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::sync::Mutex;
 
-use crate::config::TaskSettings;
+use crate::config::{Protocol, TaskSettings};
+use crate::queue::celery::{self, CeleryError, Received};
+use crate::record::TaskRecord;
 
 /// How tasks reach RabbitMQ.
 #[derive(Clone)]
@@ -71,11 +77,15 @@ impl Broker {
         };
         let name = &self.settings.queue_name;
         let mut main = FieldTable::default();
-        main.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString("".into()),
-        );
-        main.insert("x-dead-letter-routing-key".into(), long(&self.dead_queue()));
+        // Celery's queue has no arguments: declaring it with others would fail once the
+        // seed's side has declared it.
+        if self.settings.protocol == Protocol::Plugmill {
+            main.insert(
+                "x-dead-letter-exchange".into(),
+                AMQPValue::LongString("".into()),
+            );
+            main.insert("x-dead-letter-routing-key".into(), long(&self.dead_queue()));
+        }
         channel
             .queue_declare(name, durable, main)
             .await
@@ -124,6 +134,17 @@ impl Broker {
             .with_delivery_mode(2)
             .with_content_type(ShortString::from("application/json"))
             .with_headers(headers);
+        Self::publish_with(channel, queue, payload, properties).await
+    }
+
+    /// Publishes `payload` with `properties` to `queue` and waits for the broker's
+    /// confirmation.
+    pub(crate) async fn publish_with(
+        channel: &Channel,
+        queue: &str,
+        payload: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), String> {
         let confirm = channel
             .basic_publish(
                 "",
@@ -163,6 +184,117 @@ pub(crate) fn task_id(payload: &[u8]) -> Result<String, String> {
         .ok_or_else(|| "the message has no task id (`id`)".to_string())
 }
 
+/// The message of a task in the Celery protocol: the seed's `execute_plugin_task` with the
+/// record in the seed's layout (see [`crate::seed::plugin_task`]).
+pub(crate) fn celery_message(record: &TaskRecord, data: &Value) -> (Vec<u8>, BasicProperties) {
+    let task = crate::seed::plugin_task(record, data);
+    let message_id = uuid::Uuid::new_v4().to_string();
+    let origin = format!(
+        "plugmill{}@{}",
+        std::process::id(),
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
+    );
+    let message = celery::encode(&task, &message_id, &origin);
+    let mut headers = FieldTable::default();
+    for (name, value) in &message.headers {
+        headers.insert(name.as_str().into(), amqp_value(value));
+    }
+    let properties = BasicProperties::default()
+        .with_correlation_id(message.correlation_id.as_str().into())
+        .with_content_type(celery::CONTENT_TYPE.into())
+        .with_content_encoding(celery::CONTENT_ENCODING.into())
+        .with_delivery_mode(2)
+        .with_priority(0)
+        .with_headers(headers);
+    (message.body, properties)
+}
+
+/// Reads a delivery as a Celery message.
+pub(crate) fn read_celery(delivery: &Delivery) -> Result<Received, CeleryError> {
+    let properties = &delivery.properties;
+    let headers: Map<String, Value> = properties
+        .headers()
+        .as_ref()
+        .map(|table| {
+            table
+                .inner()
+                .iter()
+                .map(|(name, value)| (name.as_str().to_string(), json_value(value)))
+                .collect()
+        })
+        .unwrap_or_default();
+    celery::decode(
+        &headers,
+        properties.content_type().as_ref().map(|s| s.as_str()),
+        properties.content_encoding().as_ref().map(|s| s.as_str()),
+        &delivery.data,
+    )
+}
+
+/// The properties a delivery is passed on with (to a retry queue or the dead-letter one) in
+/// the Celery protocol: its own, `extra` added to its headers, so that a Celery worker can
+/// read it there or once it is back.
+pub(crate) fn passed_on(delivery: &Delivery, extra: FieldTable) -> BasicProperties {
+    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    for (name, value) in extra.inner() {
+        headers.insert(name.clone(), value.clone());
+    }
+    delivery.properties.clone().with_headers(headers)
+}
+
+/// A JSON value as an AMQP header value.
+fn amqp_value(value: &Value) -> AMQPValue {
+    match value {
+        Value::Null => AMQPValue::Void,
+        Value::Bool(b) => AMQPValue::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => AMQPValue::LongLongInt(i),
+            None => AMQPValue::Double(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(text) => long(text),
+        Value::Array(items) => {
+            AMQPValue::FieldArray(items.iter().map(amqp_value).collect::<Vec<_>>().into())
+        }
+        Value::Object(map) => {
+            let mut table = FieldTable::default();
+            for (name, value) in map {
+                table.insert(name.as_str().into(), amqp_value(value));
+            }
+            AMQPValue::FieldTable(table)
+        }
+    }
+}
+
+/// An AMQP header value as JSON (bytes and decimals, which Celery does not send, as null).
+fn json_value(value: &AMQPValue) -> Value {
+    match value {
+        AMQPValue::Boolean(b) => json!(b),
+        AMQPValue::ShortShortInt(i) => json!(i),
+        AMQPValue::ShortShortUInt(i) => json!(i),
+        AMQPValue::ShortInt(i) => json!(i),
+        AMQPValue::ShortUInt(i) => json!(i),
+        AMQPValue::LongInt(i) => json!(i),
+        AMQPValue::LongUInt(i) => json!(i),
+        AMQPValue::LongLongInt(i) => json!(i),
+        AMQPValue::Timestamp(i) => json!(i),
+        AMQPValue::Float(f) => json!(f),
+        AMQPValue::Double(f) => json!(f),
+        AMQPValue::ShortString(text) => json!(text.as_str()),
+        AMQPValue::LongString(text) => json!(String::from_utf8_lossy(text.as_bytes())),
+        AMQPValue::FieldArray(items) => {
+            Value::Array(items.as_slice().iter().map(json_value).collect())
+        }
+        AMQPValue::FieldTable(table) => Value::Object(
+            table
+                .inner()
+                .iter()
+                .map(|(name, value)| (name.as_str().to_string(), json_value(value)))
+                .collect(),
+        ),
+        AMQPValue::DecimalValue(_) | AMQPValue::ByteArray(_) | AMQPValue::Void => Value::Null,
+    }
+}
+
 /// A header giving a reason, for dead-lettered messages.
 pub(crate) fn reason_header(reason: &str) -> FieldTable {
     let mut headers = FieldTable::default();
@@ -188,8 +320,17 @@ impl Publisher {
     /// Hands the task over to the broker; returns once the broker has confirmed it.
     /// Concurrent publishes share the channel and wait for their confirmations side by side
     /// (the lock is held only to find the channel), so they are pipelined.
-    pub(crate) async fn publish(&self, id: &str, task: &str) -> Result<(), String> {
-        let payload = task_message(id, task);
+    pub(crate) async fn publish(&self, record: &TaskRecord, data: &Value) -> Result<(), String> {
+        let (payload, properties) = match self.broker.settings.protocol {
+            Protocol::Plugmill => (
+                task_message(&record.id, &record.task),
+                BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_content_type(ShortString::from("application/json"))
+                    .with_headers(FieldTable::default()),
+            ),
+            Protocol::Celery => celery_message(record, data),
+        };
         let mut last = String::new();
         for _ in 0..2 {
             let channel = {
@@ -209,7 +350,7 @@ impl Publisher {
                 channel.clone()
             };
             let queue = &self.broker.settings.queue_name;
-            match Broker::publish_on(&channel, queue, &payload, FieldTable::default()).await {
+            match Broker::publish_with(&channel, queue, &payload, properties.clone()).await {
                 Ok(()) => return Ok(()),
                 Err(error) => {
                     // The connection may be gone: a new one for the next try.

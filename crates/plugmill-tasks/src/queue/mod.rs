@@ -1,4 +1,6 @@
-//! Where tasks wait to run: in the server's process ([`memory`]) or in RabbitMQ ([`amqp`]).
+//! Where tasks wait to run: in the server's process ([`memory`]) or in RabbitMQ ([`amqp`]),
+//! in plugmill's messages or the seed's Celery ones ([`celery`]).
 
 pub mod amqp;
+pub mod celery;
 pub mod memory;

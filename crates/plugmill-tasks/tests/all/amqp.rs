@@ -54,7 +54,7 @@ fn rabbitmqctl(args: &[&str]) {
     );
 }
 
-async fn channel(url: &str) -> (Connection, Channel) {
+pub async fn channel(url: &str) -> (Connection, Channel) {
     let properties = ConnectionProperties::default()
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio);
@@ -64,7 +64,7 @@ async fn channel(url: &str) -> (Connection, Channel) {
 }
 
 /// Messages ready in `queue`.
-async fn ready(channel: &Channel, queue: &str) -> u32 {
+pub async fn ready(channel: &Channel, queue: &str) -> u32 {
     let passive = QueueDeclareOptions {
         passive: true,
         ..QueueDeclareOptions::default()

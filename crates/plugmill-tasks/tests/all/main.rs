@@ -2,6 +2,7 @@
 //! the machine's broker (a vhost per test) with records in SQLite or PostgreSQL.
 
 mod amqp;
+mod celery;
 mod memory;
 mod outcomes;
 mod scope;

@@ -1,0 +1,109 @@
+//! `plugmill worker --celery` with the seed's environment: it consumes the seed's
+//! `execute_plugin_task` messages, published by Python Celery, from `{ENV_SLUG}_short`, and
+//! the record with the seed's id ends `SUCCESS` (read through `plugmill serve`).
+//!
+//! Python Celery is found in `PLUGMILL_CELERY_PYTHON`, else `target/celery-venv` (which
+//! `scripts/test.sh` makes), else `python3`; without it the test prints why and passes.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{final_record, ureq_get, Deployment, Process};
+use serde_json::json;
+
+fn celery_python() -> Option<PathBuf> {
+    let venv =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/celery-venv/bin/python");
+    let candidates: Vec<PathBuf> = std::env::var_os("PLUGMILL_CELERY_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([venv, PathBuf::from("python3")])
+        .collect();
+    candidates.into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import celery"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+#[test]
+fn plugmill_worker_celery_runs_the_seed_s_messages_from_env_slug_short() {
+    let Some(python) = celery_python() else {
+        println!(
+            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
+        );
+        eprintln!(
+            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
+        );
+        return;
+    };
+    let deployment = Deployment::new();
+    let config = std::fs::read_to_string(deployment.config()).unwrap();
+    let broker = config
+        .lines()
+        .find_map(|l| l.strip_prefix("queue = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+    let slug = "plugmilltest";
+    let queue = format!("{slug}_short");
+    let id = format!("5b2c1f0e-0000-4000-8000-{:012}", std::process::id());
+    let seed_record = json!({
+        "id": id, "tenant_id": "90505c8a-23a9-4cdf-a26b-4e19f6a097d5", "election_event_id": null,
+        "name": "Export Voters", "task_type": "EXPORT_VOTERS", "execution_status": "IN_PROGRESS",
+        "created_at": "2026-12-07T10:00:00Z", "start_at": "2026-12-07T10:00:00Z", "end_at": null,
+        "annotations": null, "labels": null, "logs": [], "executed_by_user": "admin"
+    });
+    let kwargs =
+        json!({"task": "process", "data": {}, "task_execution": seed_record, "document_id": null});
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugmill-tasks/tests/python/seed_celery.py");
+    let published = Command::new(&python)
+        .arg(&script)
+        .args([
+            "publish",
+            &broker,
+            &queue,
+            "execute_plugin_task",
+            &kwargs.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+
+    let _worker = Process(
+        Command::new(env!("CARGO_BIN_EXE_plugmill"))
+            .args(["worker", "--celery"])
+            .env("PLUGMILL_CONFIG", deployment.config())
+            .env("PLUGMILL_PLUGINS", deployment.dir.path().join("plugins"))
+            .env("PLUGMILL_LOG", "warn")
+            .env("PLUGMILL_CACHE_DIR", deployment.dir.path().join("cache"))
+            .env("ENV_SLUG", slug)
+            .env_remove("PLUGMILL_QUEUE")
+            .spawn()
+            .unwrap(),
+    );
+    let (_server, url) = deployment.serve();
+    // The record exists once the worker took the message.
+    let started = std::time::Instant::now();
+    while ureq_get(&format!("{url}/tasks/{id}")).map(|(status, _)| status) != Ok(200) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the worker never recorded the seed's task"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let record = final_record(&url, &id, Duration::from_secs(60));
+    assert_eq!(record["status"], "SUCCESS", "{record:#}");
+    assert_eq!(record["task"], "process", "{record:#}");
+    assert_eq!(record["task_type"], "EXPORT_VOTERS", "{record:#}");
+}

@@ -256,6 +256,24 @@ mod tests {
         assert_eq!(record.rest["logs"][0]["log_text"], "Task started");
     }
 
+    /// The body the seed's Rust `celery` crate writes (`serde_json::to_vec` of
+    /// `MessageBody(vec![], params, MessageBodyEmbed::default())`): compact, every parameter
+    /// by name, `document_id` null when there is none.
+    const RUST_CELERY: &str = r#"[[],{"task":"process","data":{},"task_execution":{"id":"r-1","tenant_id":"t-1","election_event_id":null,"name":"Export Voters","task_type":"EXPORT_VOTERS","execution_status":"IN_PROGRESS","created_at":"2026-12-07T10:00:00.123456+00:00","start_at":"2026-12-07T10:00:00.123456+00:00","end_at":null,"annotations":null,"labels":null,"logs":null,"executed_by_user":"admin"},"document_id":null},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]"#;
+
+    #[test]
+    fn the_rust_celery_crate_s_message_is_read() {
+        let task = read(TASK_NAME, RUST_CELERY).unwrap().task;
+        assert_eq!(task.task, "process");
+        assert_eq!(task.document_id, None);
+        assert_eq!(task.task_execution.id, "r-1");
+        assert_eq!(task.task_execution.tenant_id.as_deref(), Some("t-1"));
+        assert_eq!(
+            task.task_execution.task_type.as_deref(),
+            Some("EXPORT_VOTERS")
+        );
+    }
+
     #[test]
     fn positional_arguments_take_the_parameters_in_order() {
         let task = read(TASK_NAME, PYTHON_ARGS).unwrap().task;

@@ -93,6 +93,21 @@ fn config(vhost: &Vhost) -> String {
     )
 }
 
+/// A plugmill worker in this process until the sender is used.
+fn spawn_worker(
+    host: Arc<plugmill_host::Host>,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let worker = tokio::spawn(async move {
+        Tasks::work(&host, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    (stop, worker)
+}
+
 /// The seed's record of a task, as its API writes it.
 fn seed_record(id: &str) -> Value {
     json!({
@@ -200,15 +215,7 @@ async fn python_celery_s_messages_run_on_a_plugmill_worker_and_bad_ones_are_dead
                 "task_execution": seed_record(unknown), "document_id": null}),
     );
 
-    let (stop, stopped) = oneshot::channel::<()>();
-    let worker_host = host.clone();
-    let worker = tokio::spawn(async move {
-        Tasks::work(&worker_host, async move {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (stop, worker) = spawn_worker(host.clone());
 
     // The seed's task ran on plugmill's record with the seed's id, for its tenant, with the
     // data the seed's worker gives plugins.
@@ -268,6 +275,37 @@ async fn python_celery_s_messages_run_on_a_plugmill_worker_and_bad_ones_are_dead
     let again = tasks.get(good, &Scope::All).await.unwrap().unwrap();
     assert_eq!(again.attempts, 1);
 
+    let _ = stop.send(());
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_seed_task_is_retried_as_plugmill_s_policy_says_then_dead_lettered_as_celery_s() {
+    let Some(python) = python_or_skip("a_seed_task_is_retried_as_plugmill_s_policy_says") else {
+        return;
+    };
+    let vhost = Vhost::new();
+    let extra = "max_attempts = 3\nretry_backoff = \"100ms\"\nretry_on = [\"trap\"]\n";
+    let dir = deployment(&format!("{}{extra}", config(&vhost)));
+    let host = Arc::new(host(&dir).await);
+    let tasks = Tasks::open(&host).await.unwrap();
+    let (stop, worker) = spawn_worker(host.clone());
+    let id = "5b2c1f0e-0000-4000-8000-000000000003";
+    python_publish(
+        &python,
+        &vhost,
+        "execute_plugin_task",
+        &json!({"task": "trap", "data": {}, "task_execution": seed_record(id)}),
+    );
+    let failed = expect(written_and_final(&tasks, id).await, Status::Failed);
+    assert_eq!(failed.attempts, 3, "{failed:#?}");
+    assert_eq!(failed.error_kind.as_deref(), Some("trap"), "{failed:#?}");
+    // It went through the retry queues and to the dead-letter one as a Celery message still.
+    let (_connection, channel) = channel(&vhost.url()).await;
+    let dead = dead_letters(&channel, 1).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].0, "execute_plugin_task", "{dead:?}");
+    assert!(dead[0].1.contains("trap"), "{dead:?}");
     let _ = stop.send(());
     worker.await.unwrap();
 }

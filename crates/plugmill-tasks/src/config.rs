@@ -330,6 +330,11 @@ impl TaskSettings {
                 plugmill::redact_secrets(&queue)
             )));
         };
+        if protocol == Protocol::Celery && queue == QueueKind::Memory {
+            return Err(config.error(
+                "[tasks] protocol = \"celery\" is the seed's RabbitMQ queue: set [tasks] queue = \"amqp://...\" (or PLUGMILL_QUEUE)",
+            ));
+        }
         let records = match section.records {
             Some(name) => RecordsAt::Database(name),
             None => {

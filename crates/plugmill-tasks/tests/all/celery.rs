@@ -383,7 +383,7 @@ async fn a_task_plugmill_queues_runs_on_a_python_celery_worker() {
 }
 
 #[tokio::test]
-async fn an_unknown_protocol_is_refused_naming_its_line() {
+async fn an_unknown_protocol_or_celery_without_rabbitmq_is_refused() {
     let dir = deployment("[tasks]\nqueue = \"memory\"\nprotocol = \"kombu\"\n");
     let options = plugmill_host::HostOptions {
         config_file: Some(dir.path().join("plugmill.toml")),
@@ -401,4 +401,17 @@ async fn an_unknown_protocol_is_refused_naming_its_line() {
         "{error}"
     );
     assert!(error.contains("line 3"), "{error}");
+
+    let dir = deployment(
+        "[tasks]\nqueue = \"memory\"\nqueue_name = \"x_short\"\nprotocol = \"celery\"\n",
+    );
+    let options = plugmill_host::HostOptions {
+        config_file: Some(dir.path().join("plugmill.toml")),
+        ..plugmill_host::HostOptions::default()
+    };
+    let host = plugmill_host::Host::assemble(&options).unwrap();
+    let error = plugmill_tasks::TaskSettings::from_config(host.config())
+        .expect_err("the Celery protocol needs RabbitMQ")
+        .to_string();
+    assert!(error.contains("amqp://"), "{error}");
 }

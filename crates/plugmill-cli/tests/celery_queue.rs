@@ -1,6 +1,8 @@
 //! `plugmill worker --celery` with the seed's environment: it consumes the seed's
 //! `execute_plugin_task` messages, published by Python Celery, from `{ENV_SLUG}_short`, and
-//! the record with the seed's id ends `SUCCESS` (read through `plugmill serve`).
+//! the record with the seed's id ends `SUCCESS` (read through `plugmill serve`); and
+//! `plugmill serve` with `[tasks] protocol = "celery"` publishes a `POST /plugin` task that a
+//! Python Celery worker, as the seed's, receives.
 //!
 //! Python Celery is found in `PLUGMILL_CELERY_PYTHON`, else `target/celery-venv` (which
 //! `scripts/test.sh` makes), else `python3`; without it the test prints why and passes.
@@ -11,8 +13,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{final_record, ureq_get, Deployment, Process};
+use common::{final_record, post, schema_url, ureq_get, Deployment, Process};
 use serde_json::json;
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugmill-tasks/tests/python/seed_celery.py")
+}
 
 fn celery_python() -> Option<PathBuf> {
     let venv =
@@ -61,8 +67,7 @@ fn plugmill_worker_celery_runs_the_seed_s_messages_from_env_slug_short() {
     });
     let kwargs =
         json!({"task": "process", "data": {}, "task_execution": seed_record, "document_id": null});
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugmill-tasks/tests/python/seed_celery.py");
+    let script = script();
     let published = Command::new(&python)
         .arg(&script)
         .args([
@@ -106,4 +111,82 @@ fn plugmill_worker_celery_runs_the_seed_s_messages_from_env_slug_short() {
     assert_eq!(record["status"], "SUCCESS", "{record:#}");
     assert_eq!(record["task"], "process", "{record:#}");
     assert_eq!(record["task_type"], "EXPORT_VOTERS", "{record:#}");
+}
+
+#[test]
+fn plugmill_serve_celery_publishes_post_plugin_tasks_a_python_celery_worker_runs() {
+    let Some(python) = celery_python() else {
+        println!(
+            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
+        );
+        eprintln!(
+            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
+        );
+        return;
+    };
+    let deployment = Deployment::with(
+        |vhost, schema| {
+            format!(
+                "[tasks]\nqueue = \"amqp://guest:guest@127.0.0.1:5672/{vhost}\"\nrecords = \"records\"\nprotocol = \"celery\"\nqueue_name = \"apifirst_short\"\n\n[databases.records]\nurl = \"{}\"\n",
+                schema_url(schema)
+            )
+        },
+        &[("fixture", test_plugins::HTTP_FIXTURE)],
+    );
+    let config = std::fs::read_to_string(deployment.config()).unwrap();
+    let broker = config
+        .lines()
+        .find_map(|l| l.strip_prefix("queue = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+    let (_server, url) = deployment.serve();
+    let body = json!({
+        "path": "/fixture/process",
+        "data": {"election_event_id": "e-5", "n": 2},
+        "task_execution": "EXPORT_VOTERS",
+        "generate_document": true,
+    });
+    let (status, answer) = post(&format!("{url}/plugin"), &body);
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(answer["data"].as_str().unwrap()).unwrap();
+    let id = answer["task_execution"]["id"].as_str().unwrap().to_string();
+    let document = answer["document_id"].as_str().unwrap().to_string();
+
+    let out = deployment.dir.path().join("received.jsonl");
+    let _worker = Process(
+        Command::new(&python)
+            .arg(script())
+            .args(["worker", &broker, "apifirst_short"])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    let received = loop {
+        if let Some(line) = std::fs::read_to_string(&out)
+            .ok()
+            .and_then(|text| text.lines().next().map(str::to_string))
+        {
+            break serde_json::from_str::<serde_json::Value>(&line).unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the Python Celery worker received nothing"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(received["task"], "process", "{received:#}");
+    assert_eq!(
+        received["data"],
+        json!({"election_event_id": "e-5", "n": 2})
+    );
+    assert_eq!(received["document_id"], document.as_str());
+    let seed = &received["task_execution"];
+    assert_eq!(seed["id"], id.as_str(), "{seed:#}");
+    assert_eq!(seed["task_type"], "EXPORT_VOTERS", "{seed:#}");
+    assert_eq!(seed["election_event_id"], "e-5", "{seed:#}");
+    assert_eq!(seed["execution_status"], "IN_PROGRESS", "{seed:#}");
 }

@@ -73,6 +73,7 @@ keys = [{{ id = "k1", env = "PLUGMILL_TEST_LINE_B_KEY" }}]
 
 [documents]
 dir = "{dir}/documents"
+public_assets_url = "https://assets.example.com/public/"
 
 [plugins.miru-b]
 http = ["http://{receiver}"]
@@ -110,6 +111,7 @@ fn input(receiver: SocketAddr, tenant: &str) -> Value {
         "event_id": "event-7",
         "zip_path": "/tmp/package.zip",
         "uri": format!("http://{receiver}/transmissions"),
+        "asset_url": "https://assets.example.com/public/logos/seal.png",
     })
 }
 
@@ -217,38 +219,61 @@ async fn without_trap_the_seed_platform_s_interfaces_are_missing_imports() {
 }
 
 #[tokio::test]
-async fn an_embedder_provides_the_seed_platform_s_queries() {
+async fn an_embedder_provides_the_seed_platform_s_queries_with_sql_on_its_own_schema() {
+    const TENANT_A: &str = "0a8f3c52-1111-4d2e-8e4b-5c6d7e8f9a01";
+    const TENANT_B: &str = "0a8f3c52-2222-4d2e-8e4b-5c6d7e8f9a02";
+    const EVENT: &str = "5e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a21";
+    let schema = super::database::Schema::new().await;
+    let pool =
+        super::seed_platform_queries::connect(&super::database::postgres_url(), &schema.name)
+            .await
+            .expect("the platform's schema");
+    sqlx::query(
+        "INSERT INTO election_event (tenant_id, id, name) \
+         VALUES ($1::text::uuid, $2::text::uuid, 'General election')",
+    )
+    .bind(TENANT_A)
+    .bind(EVENT)
+    .execute(&pool)
+    .await
+    .unwrap();
+
     let dir = tempfile::tempdir().unwrap();
     let (address, _) = receiver().await;
     let config = config(dir.path(), address, "trap");
+    let linked = pool.clone();
     let builder = super::builder()
         .config(&config)
         .unwrap()
-        .host_interfaces(|linker: &mut Linker<HostState>| {
-            let mut queries =
-                linker.instance("plugins-manager:transactions-manager/postgres-queries")?;
-            queries.func_wrap(
-                "get-election-event-by-id",
-                |_, (tenant, event): (String, String)| {
-                    Ok((Ok::<_, String>(
-                        json!({ "tenant_id": tenant, "id": event }).to_string(),
-                    ),))
-                },
-            )?;
-            Ok(())
+        .host_interfaces(move |linker: &mut Linker<HostState>| {
+            super::seed_platform_queries::add_to_linker(linker, &linked)
         })
-        .grant_import(
-            "miru-b",
-            "plugins-manager:transactions-manager/postgres-queries",
-        );
+        .grant_import("miru-b", super::seed_platform_queries::INTERFACE);
     let (m, report, _plugins) = manager(builder).await;
     assert!(report.rejected.is_empty(), "{:#?}", report.rejected);
-    let answer = call(
-        &m,
-        "tenant-a",
-        "send-transmission-package",
-        input(address, "tenant-a"),
-    )
-    .await;
-    assert_eq!(answer, Ok(Value::Null));
+    let m = &m;
+    let send = |tenant: &'static str, tenant_id: &'static str, event: &'static str| {
+        let input = json!({ "tenant_id": tenant_id, "event_id": event });
+        call(m, tenant, "send-transmission-package", input)
+    };
+
+    assert_eq!(send(TENANT_A, TENANT_A, EVENT).await, Ok(Value::Null));
+
+    let error = send(TENANT_B, TENANT_B, EVENT).await.unwrap_err();
+    assert_eq!(
+        error, "no such election event for the tenant",
+        "another tenant's row"
+    );
+
+    let error = send(TENANT_B, TENANT_A, EVENT).await.unwrap_err();
+    assert!(
+        error.starts_with("not permitted: plugin `miru-b` asked for tenant"),
+        "{error}"
+    );
+
+    let error = send(TENANT_A, TENANT_A, "not-a-uuid").await.unwrap_err();
+    assert!(
+        error.starts_with("get-election-event-by-id: invalid input syntax for type uuid"),
+        "{error}"
+    );
 }

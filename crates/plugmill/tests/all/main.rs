@@ -21,6 +21,8 @@ mod s3;
 mod sandbox;
 mod secrets;
 mod seed;
+#[path = "../../examples/seed_platform/queries.rs"]
+mod seed_platform_queries;
 mod seed_shaped;
 mod typed;
 mod variables;

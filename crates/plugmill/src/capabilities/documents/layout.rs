@@ -38,6 +38,48 @@ pub(super) fn check_tenant(tenant: &str) -> Result<(), String> {
     }
 }
 
+/// A base URL for public assets: `http://` or `https://`, a host, no query or fragment;
+/// answered without its trailing slashes.
+pub(super) fn check_base_url(url: &str) -> Result<String, String> {
+    let shown = crate::config::values::shorten(url)
+        .escape_debug()
+        .to_string();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{shown}` is not an http:// or https:// URL"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty()
+        || url.contains(['?', '#', ' '])
+        || url.chars().any(char::is_control)
+        || host.contains('@')
+    {
+        return Err(format!(
+            "`{shown}` is not a base URL: write scheme://host[:port][/path], without credentials, query or fragment"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// The name of a public asset: a relative path of 1 to 1024 characters whose segments are
+/// not empty, `.` or `..`, with no backslash, control character, `?` or `#`.
+pub(super) fn check_asset_path(path: &str) -> Result<(), String> {
+    let valid = !path.is_empty()
+        && path.len() <= 1024
+        && !path.chars().any(|c| c.is_control() || "\\?#".contains(c))
+        && path
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an asset path: write a relative path such as logos/seal.png, without empty, `.` or `..` segments",
+            crate::config::values::shorten(path).escape_debug()
+        ))
+    }
+}
+
 /// A document name: 1 to 255 characters, no control characters.
 pub(super) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
@@ -122,5 +164,35 @@ mod tests {
         assert_eq!(essence("Text/Plain; charset=utf-8"), "text/plain");
         assert!(check_type_pattern("text/*").is_ok());
         assert!(check_type_pattern("*/*").is_err());
+    }
+
+    #[test]
+    fn public_asset_paths_stay_under_their_base() {
+        assert_eq!(
+            check_base_url("https://assets.example.com/public/").unwrap(),
+            "https://assets.example.com/public"
+        );
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://u:p@h/x",
+            "https://h/?q",
+            "assets",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
+        assert!(check_asset_path("logos/seal.png").is_ok());
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "a//b",
+            "a\\b",
+            "a?b",
+            "./a",
+        ] {
+            assert!(check_asset_path(bad).is_err(), "{bad}");
+        }
     }
 }

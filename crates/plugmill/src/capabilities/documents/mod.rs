@@ -9,6 +9,7 @@
 //! # url = "s3://bucket/documents/"        # or S3, reached with the AWS_* settings of the source
 //! max_size = "16 MiB"                     # the largest document (the default)
 //! content_types = ["application/pdf", "text/*"]   # the types accepted (default: any)
+//! public_assets_url = "https://assets.example.com/public"   # where public assets are served
 //! ```
 //!
 //! Layout: `PREFIX/TENANT/ID` holds the bytes and `PREFIX/TENANT/ID.json` what the host
@@ -59,6 +60,7 @@ struct DocumentsSection {
     url: Option<String>,
     max_size: Option<ByteSize>,
     content_types: Option<Vec<String>>,
+    public_assets_url: Option<String>,
 }
 
 /// Where documents are kept.
@@ -89,6 +91,7 @@ pub struct Documents {
     place: Place,
     max_size: u64,
     content_types: Vec<String>,
+    public_assets_url: Option<String>,
     opened: std::sync::OnceLock<Opened>,
 }
 
@@ -98,6 +101,7 @@ impl Default for Documents {
             place: Place::Dir(PathBuf::from("documents")),
             max_size: DEFAULT_MAX_SIZE,
             content_types: Vec::new(),
+            public_assets_url: None,
             opened: std::sync::OnceLock::new(),
         }
     }
@@ -126,6 +130,24 @@ impl Documents {
     pub fn set_content_types(&mut self, types: Vec<String>) -> &mut Self {
         self.content_types = types;
         self
+    }
+
+    /// Serves public assets under `url` (`http://` or `https://`): the base of the paths
+    /// [`public_asset_url`](Self::public_asset_url) answers.
+    pub fn set_public_assets_url(&mut self, url: &str) -> Result<&mut Self, String> {
+        self.public_assets_url = Some(layout::check_base_url(url)?);
+        Ok(self)
+    }
+
+    /// The URL of the public asset `file_name` (a relative path of plain segments) under
+    /// `public_assets_url`.
+    pub fn public_asset_url(&self, file_name: &str) -> Result<String, String> {
+        let base = self
+            .public_assets_url
+            .as_deref()
+            .ok_or("the host serves no public assets: set [documents] public_assets_url")?;
+        layout::check_asset_path(file_name)?;
+        Ok(format!("{base}/{file_name}"))
     }
 
     /// The store and the prefix, opened on first use.
@@ -213,6 +235,10 @@ impl Capability for Documents {
                     .map_err(|p| config.error(format!("[documents] content_types: {p}")))?;
             }
             self.content_types = types;
+        }
+        if let Some(url) = section.public_assets_url {
+            self.set_public_assets_url(&url)
+                .map_err(|p| config.error(format!("[documents] public_assets_url: {p}")))?;
         }
         Ok(())
     }

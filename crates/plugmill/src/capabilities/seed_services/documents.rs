@@ -12,14 +12,16 @@
 //!   or a URL ending with it;
 //! - `create-document-as-temp-file(tenant-id, document-id)`: writes a document of the tenant
 //!   into the plugin's first writable granted directory and answers the path the plugin
-//!   sees.
+//!   sees;
+//! - `get-s3-public-asset-file-path(file-name)`: the URL of a public asset under
+//!   `[documents] public_assets_url` (a relative path of plain segments, never one leaving it).
 
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::Linker;
 
 use super::tenant::same_tenant;
-use crate::capabilities::documents::{Error, TenantDocuments};
+use crate::capabilities::documents::{Documents, Error, TenantDocuments};
 use crate::host::HostState;
 
 /// The documents interface of the seed.
@@ -73,6 +75,16 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()
     instance.func_wrap(
         "render-template-text",
         |_, (template, variables): (String, String)| Ok((render_template(&template, &variables),)),
+    )?;
+    instance.func_wrap(
+        "get-s3-public-asset-file-path",
+        |store, (file_name,): (String,)| {
+            let answer = match store.data().capability::<Documents>() {
+                Some(documents) => documents.public_asset_url(&file_name),
+                None => Err("the host has no documents capability".to_string()),
+            };
+            Ok((answer,))
+        },
     )?;
     instance.func_wrap("hash-sha256", |_, (bytes,): (Vec<u8>,)| {
         Ok((Ok::<_, String>(Sha256::digest(&bytes).to_vec()),))

@@ -8,15 +8,16 @@
 //! - the generic functions of `plugins-manager:documents-manager/documents`
 //!   ([`documents`]): `render-template-text` (minijinja), `hash-sha256`,
 //!   `upload-and-return-document` and `download-s3-file-to-string` through the
-//!   [documents](crate::capabilities::documents) capability, and
-//!   `create-document-as-temp-file`.
+//!   [documents](crate::capabilities::documents) capability, `create-document-as-temp-file`
+//!   and `get-s3-public-asset-file-path`.
 //!
 //! The seed platform's own functions (`postgres-queries` on its election schema,
 //! `cli-service` and the documents functions that shell out to its Java tools,
-//! `get-tally-results`, `get-s3-public-asset-file-path`) are not plugmill's: an embedder
-//! adds them with `ManagerBuilder::host_interfaces` (the documents instance is opened again
-//! and completed), or `[loading] unknown_imports = "trap"` loads such a plugin with those
-//! calls trapping.
+//! `get-tally-results`) are not plugmill's: an embedder adds them with
+//! `ManagerBuilder::host_interfaces` (the documents instance is opened again and completed;
+//! `crates/plugmill/examples/seed_platform` implements `postgres-queries` with SQL on its own
+//! schema), or `[loading] unknown_imports = "trap"` loads such a plugin with those calls
+//! trapping.
 //!
 //! Every function acts for the call's tenant: a `tenant-id` argument naming another tenant
 //! is refused. Files are read from and written to the plugin's granted directories

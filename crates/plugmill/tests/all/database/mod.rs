@@ -23,7 +23,7 @@ use tempfile::TempDir;
 use super::load_with;
 
 /// The PostgreSQL server of the tests: `PLUGMILL_TEST_POSTGRES`, by default the local one.
-fn postgres_url() -> String {
+pub fn postgres_url() -> String {
     std::env::var("PLUGMILL_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }

@@ -1,9 +1,10 @@
 //! Built against the seed's newer `miru` world (`wit/line-b`): imports vault, request-service, documents, postgres-queries and cli-service; `create-transmission-package(data)` uses the generic services end to end.
 //!
-//! `create-transmission-package` reads `{tenant_id, event_id, zip_path, uri}` from its input:
-//! saves and reads back a vault secret, renders a template, hashes it, writes the package
-//! at `zip_path`, posts it with `send-zip`, uploads it as a document and downloads it again,
-//! failing with the step that went wrong. `send-transmission-package` asks the seed
+//! `create-transmission-package` reads `{tenant_id, event_id, zip_path, uri, asset_url}`
+//! from its input: saves and reads back a vault secret, renders a template, hashes it, writes
+//! the package at `zip_path`, posts it with `send-zip`, uploads it as a document and
+//! downloads it again, and checks that the public asset `logos/seal.png` is at `asset_url`
+//! while `../private/key.pem` is refused, failing with the step that went wrong. `send-transmission-package` asks the seed
 //! platform's `postgres-queries` for the election event; `upload-transmission-package-
 //! signature` asks its `cli-service` to sign.
 
@@ -99,6 +100,15 @@ impl Guest for Plugin {
             .map_err(|e| format!("download-s3-file-to-string: {e}"))?;
         if downloaded != package {
             return Err("the downloaded document differs from the uploaded one".into());
+        }
+
+        let asset = documents::get_s3_public_asset_file_path("logos/seal.png")
+            .map_err(|e| format!("get-s3-public-asset-file-path: {e}"))?;
+        if asset != field(&input, "asset_url")? {
+            return Err(format!("get-s3-public-asset-file-path answered {asset}"));
+        }
+        if let Ok(outside) = documents::get_s3_public_asset_file_path("../private/key.pem") {
+            return Err(format!("a path leaving the public assets was answered: {outside}"));
         }
         Ok(())
     }

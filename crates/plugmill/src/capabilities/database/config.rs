@@ -22,10 +22,13 @@
 //! `PLUGMILL_DATABASE_HASURA=postgres://...` sets (or overrides) the URL of database `hasura`,
 //! so credentials need not be written in the file.
 //!
+//! TLS: `?sslmode=verify-full&sslrootcert=/etc/ca.pem` (libpq's modes; unset, `prefer`).
+//!
 //! A deployment of the seed system configures its two databases with
-//! `HASURA_DB__HOST`, `__PORT`, `__USER`, `__PASSWORD` and `__DBNAME` (and the same with
-//! `KEYCLOAK_DB__`): those set `hasura` and `keycloak` when neither `[databases.NAME]` nor
-//! `PLUGMILL_DATABASE_NAME` does.
+//! `HASURA_DB__HOST`, `__PORT`, `__USER`, `__PASSWORD`, `__DBNAME`, `__SSL_MODE` and
+//! `HASURA_DB_CA_PATH` (and the same with `KEYCLOAK_`): those set `hasura` and `keycloak`
+//! when neither `PLUGMILL_DATABASE_NAME` nor a `url`/`url_env` of `[databases.NAME]` does
+//! (module `seed_env`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -79,6 +82,7 @@ impl std::fmt::Debug for Backend {
                 .field("port", &options.get_port())
                 .field("user", &options.get_username())
                 .field("database", &options.get_database())
+                .field("ssl_mode", &options.get_ssl_mode())
                 .finish_non_exhaustive(),
             #[cfg(feature = "sqlite")]
             Backend::Sqlite(options) => f
@@ -102,6 +106,9 @@ pub struct DatabaseSpec {
     pub statement_timeout: Duration,
     /// Rows one query may return.
     pub max_rows: usize,
+    /// Which settings chose the connection's TLS, named in the error when a connection fails
+    /// over TLS (e.g. `HASURA_DB__SSL_MODE=verify-full, HASURA_DB_CA_PATH=/etc/ca.pem`).
+    pub tls_settings: Option<String>,
 }
 
 impl DatabaseSpec {
@@ -159,6 +166,7 @@ impl DatabaseSpec {
             acquire_timeout: config.acquire_timeout.unwrap_or(Duration::from_secs(5)),
             statement_timeout: config.statement_timeout.unwrap_or(Duration::from_secs(30)),
             max_rows: config.max_rows.unwrap_or(100_000),
+            tls_settings: None,
         })
     }
 }
@@ -201,8 +209,16 @@ fn postgres_backend(url: &str) -> Result<(Backend, u32), String> {
             ));
         }
     }
-    let options = PgConnectOptions::from_str(url)
+    let mut options = PgConnectOptions::from_str(url)
         .map_err(|e| format!("`{}` is not a valid PostgreSQL URL: {e}", redact(url)))?;
+    // As libpq: `require` with a root certificate verifies the chain (sqlx alone does not).
+    let root_cert = query.split('&').any(|pair| {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        ["sslrootcert", "ssl-root-cert", "ssl-ca"].contains(&key)
+    }) || std::env::var_os("PGSSLROOTCERT").is_some();
+    if root_cert && matches!(options.get_ssl_mode(), sqlx::postgres::PgSslMode::Require) {
+        options = options.ssl_mode(sqlx::postgres::PgSslMode::VerifyCa);
+    }
     Ok((Backend::Postgres(options.application_name("plugmill")), 10))
 }
 

@@ -4,16 +4,15 @@
 
 use std::collections::BTreeMap;
 
-#[cfg(feature = "postgres")]
-use sqlx::postgres::PgConnectOptions;
-
-#[cfg(feature = "postgres")]
-use super::config::Backend;
 use super::config::{
     names_from_environment, relative_to, resolve, url_variable, DatabaseConfig, DatabaseSpec,
 };
 use super::databases::Databases;
+use super::seed_env::{process_env, seed_database, SEED_DATABASES};
 use crate::config::{ConfigError, HostConfig};
+
+/// Where errors about the seed's variables point.
+const ENVIRONMENT: &str = "<environment>";
 
 /// Reads the capability's configuration into `databases`: `[databases.NAME]` sections,
 /// databases named only in the environment, the seed's variables, and every plugin's
@@ -26,8 +25,11 @@ pub(super) fn configure(databases: &mut Databases, config: &HostConfig) -> Resul
         if let (Some(url), Some(base)) = (&section.url, config.base_dir()) {
             section.url = Some(relative_to(url, base));
         }
-        let spec =
-            resolve(name, &section).map_err(|e| config.error(format!("[databases.{name}] {e}")))?;
+        let spec = match seed_fallback(name, &section)? {
+            Some(spec) => spec,
+            None => resolve(name, &section)
+                .map_err(|e| config.error(format!("[databases.{name}] {e}")))?,
+        };
         databases.insert(name, spec);
     }
     for name in names_from_environment() {
@@ -39,7 +41,9 @@ pub(super) fn configure(databases: &mut Databases, config: &HostConfig) -> Resul
     }
     for name in SEED_DATABASES {
         if !databases.contains(name) {
-            if let Some(spec) = seed_database(name).map_err(|e| config.error(e))? {
+            let spec = seed_database(name, &DatabaseConfig::default(), &process_env)
+                .map_err(|e| ConfigError::new(ENVIRONMENT, e))?;
+            if let Some(spec) = spec {
                 databases.insert(name, spec);
             }
         }
@@ -55,46 +59,18 @@ pub(super) fn configure(databases: &mut Databases, config: &HostConfig) -> Resul
         .map_err(|e| config.error(e.message))
 }
 
-/// The databases the seed system configured from its environment.
-const SEED_DATABASES: [&str; 2] = ["hasura", "keycloak"];
-
-#[cfg(not(feature = "postgres"))]
-fn seed_database(_: &str) -> Result<Option<DatabaseSpec>, String> {
-    Ok(None)
-}
-
-/// Database `name` from the seed's `<NAME>_DB__HOST`, `__PORT`, `__USER`, `__PASSWORD` and
-/// `__DBNAME`, when `__HOST` is set.
-#[cfg(feature = "postgres")]
-fn seed_database(name: &str) -> Result<Option<DatabaseSpec>, String> {
-    let prefix = format!("{}_DB__", name.to_ascii_uppercase());
-    let var = |key: &str| {
-        std::env::var(format!("{prefix}{key}"))
-            .ok()
-            .filter(|v| !v.is_empty())
-    };
-    let Some(host) = var("HOST") else {
+/// `[databases.hasura]` (or `keycloak`) giving limits but no location: the seed's variables
+/// place it, unless `PLUGMILL_DATABASE_<NAME>` does.
+fn seed_fallback(
+    name: &str,
+    section: &DatabaseConfig,
+) -> Result<Option<DatabaseSpec>, ConfigError> {
+    if !SEED_DATABASES.contains(&name)
+        || section.url.is_some()
+        || section.url_env.is_some()
+        || process_env(&url_variable(name)).is_some()
+    {
         return Ok(None);
-    };
-    let mut options = PgConnectOptions::new()
-        .host(&host)
-        .application_name("plugmill");
-    if let Some(port) = var("PORT") {
-        let port = port
-            .parse()
-            .map_err(|_| format!("{prefix}PORT: `{port}` is not a port number"))?;
-        options = options.port(port);
     }
-    if let Some(user) = var("USER") {
-        options = options.username(&user);
-    }
-    if let Some(password) = var("PASSWORD") {
-        options = options.password(&password);
-    }
-    if let Some(database) = var("DBNAME") {
-        options = options.database(&database);
-    }
-    DatabaseSpec::with_limits(Backend::Postgres(options), 10, &DatabaseConfig::default())
-        .map(Some)
-        .map_err(|e| format!("{prefix}*: {e}"))
+    seed_database(name, section, &process_env).map_err(|e| ConfigError::new(ENVIRONMENT, e))
 }

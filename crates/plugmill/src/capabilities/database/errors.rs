@@ -79,6 +79,19 @@ pub(crate) fn connection_error(database: &Database, e: sqlx::Error, open: u32) -
                 database.name, spec.acquire_timeout
             ),
         ),
+        _ if is_tls_failure(&e) => error(
+            ErrorKind::Unavailable,
+            match &spec.tls_settings {
+                Some(settings) => format!(
+                    "database `{}` cannot be reached over TLS (set by {settings}): {e}",
+                    database.name
+                ),
+                None => format!(
+                    "database `{}` cannot be reached over TLS: {e}",
+                    database.name
+                ),
+            },
+        ),
         sqlx::Error::Database(_) => {
             let inner = statement_error(e);
             error(
@@ -93,5 +106,17 @@ pub(crate) fn connection_error(database: &Database, e: sqlx::Error, open: u32) -
             ErrorKind::Unavailable,
             format!("database `{}` cannot be reached: {e}", database.name),
         ),
+    }
+}
+
+/// Whether connecting failed in TLS: sqlx reports a refused certificate as the I/O error
+/// rustls returned, and a server without TLS as its own TLS error.
+fn is_tls_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.is::<rustls::Error>()),
+        _ => false,
     }
 }

@@ -21,7 +21,8 @@
 //! Modules, from the bottom up: `wit` (the typed interface's values, rows and errors),
 //! `config` (a database's settings), `pool` (its connection pool), `databases` (the named
 //! databases and their grants), `configure` (reading `[databases.NAME]`, the environment and
-//! grants), `params`, `value` (values as JSON), `errors` (failures as messages), `postgres`
+//! grants), `seed_env` (the seed system's `HASURA_DB__*` and `KEYCLOAK_DB__*` variables,
+//! TLS included), `params`, `value` (values as JSON), `errors` (failures as messages), `postgres`
 //! and `sqlite` (binding parameters, converting rows), `session` (per-call transactions), and
 //! the two interfaces over it, `seed` and `typed`.
 
@@ -35,6 +36,7 @@ mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod seed;
+mod seed_env;
 mod session;
 #[cfg(feature = "sqlite")]
 mod sqlite;

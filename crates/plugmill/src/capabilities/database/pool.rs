@@ -25,12 +25,13 @@ impl DatabaseSpec {
     pub fn connect_lazy(&self) -> Pool {
         match &self.backend {
             #[cfg(feature = "postgres")]
-            Backend::Postgres(options) => Pool::Postgres(
+            Backend::Postgres(options) => Pool::Postgres({
+                install_crypto_provider();
                 PgPoolOptions::new()
                     .max_connections(self.max_connections)
                     .acquire_timeout(self.acquire_timeout)
-                    .connect_lazy_with(options.clone()),
-            ),
+                    .connect_lazy_with(options.clone())
+            }),
             #[cfg(feature = "sqlite")]
             Backend::Sqlite(options) => Pool::Sqlite(
                 SqlitePoolOptions::new()
@@ -43,4 +44,13 @@ impl DatabaseSpec {
             ),
         }
     }
+}
+
+/// Makes aws-lc-rs (the crypto of the rest of plugmill) the process's default rustls
+/// provider, unless the process chose one already: sqlx's TLS asks for the default when it
+/// checks a certificate without its name (`verify-ca`), and with more than one provider
+/// compiled in there is none to find.
+#[cfg(feature = "postgres")]
+fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }

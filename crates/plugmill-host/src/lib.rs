@@ -15,8 +15,9 @@
 //!
 //! A deployment of the seed system starts plugmill with its environment unchanged: with no
 //! plugin source given, `AWS_S3_PUBLIC_BUCKET` names the bucket whose `plugins/` prefix is
-//! loaded, and the seed's S3 and database variables are understood by the library (see
-//! `plugmill::source::S3Settings` and the database capability).
+//! loaded, and the seed's S3 and database variables (TLS included) are understood by the
+//! library (see `plugmill::source::S3Settings` and the database capability), and its
+//! `AMQP_ADDR` by the task service (`plugmill-tasks`).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {

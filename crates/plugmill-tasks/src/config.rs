@@ -2,7 +2,9 @@
 //!
 //! ```toml
 //! [tasks]
-//! queue = "memory"           # or "amqp://guest:guest@127.0.0.1:5672/%2f" (PLUGMILL_QUEUE)
+//! queue = "memory"           # or "amqp://guest:guest@127.0.0.1:5672/%2f" (PLUGMILL_QUEUE);
+//!                            # several nodes: "amqp://a:5672,amqp://b:5672"; unset, the
+//!                            # seed's AMQP_ADDR when set
 //! records = "tasks"          # a database under [databases] holding the records;
 //!                            # default: the SQLite file plugmill-tasks.db beside plugmill.toml
 //! retry_on = []              # plugin failures retried: "deadline", "trap", "plugin-error"
@@ -252,7 +254,8 @@ pub fn seed_queue_name(slug: &str) -> String {
 pub enum QueueKind {
     /// In the server's process, run by the server itself.
     Memory,
-    /// RabbitMQ at this URL, run by `plugmill worker` processes.
+    /// RabbitMQ at this URL, run by `plugmill worker` processes; several nodes of one
+    /// cluster are separated by commas, tried in order ([`crate::broker_nodes`]).
     Amqp(String),
 }
 
@@ -303,7 +306,8 @@ pub struct TaskSettings {
 pub const DEFAULT_RECORDS_FILE: &str = "plugmill-tasks.db";
 
 impl TaskSettings {
-    /// Reads `[tasks]`; `PLUGMILL_QUEUE` wins over `queue`.
+    /// Reads `[tasks]`; the queue is `PLUGMILL_QUEUE`, else `queue`, else the seed's
+    /// `AMQP_ADDR`, else `memory`.
     pub fn from_config(config: &HostConfig) -> Result<Self, ConfigError> {
         Self::from_config_as(config, None)
     }
@@ -315,24 +319,11 @@ impl TaskSettings {
     ) -> Result<Self, ConfigError> {
         let section: TasksConfig = config.section(&["tasks"])?.unwrap_or_default();
         let protocol = protocol.or(section.protocol).unwrap_or_default();
-        let queue = std::env::var("PLUGMILL_QUEUE")
-            .ok()
-            .filter(|q| !q.is_empty())
-            .or(section.queue)
-            .unwrap_or_else(|| "memory".into());
-        let queue = if queue == "memory" {
-            QueueKind::Memory
-        } else if queue.starts_with("amqp://") || queue.starts_with("amqps://") {
-            QueueKind::Amqp(queue)
-        } else {
-            return Err(config.error(format!(
-                "[tasks] queue: `{}` is neither `memory` nor an amqp:// URL",
-                plugmill::redact_secrets(&queue)
-            )));
-        };
+        let queue =
+            crate::queue::choice::choose(config, section.queue, &|name| std::env::var(name).ok())?;
         if protocol == Protocol::Celery && queue == QueueKind::Memory {
             return Err(config.error(
-                "[tasks] protocol = \"celery\" is the seed's RabbitMQ queue: set [tasks] queue = \"amqp://...\" (or PLUGMILL_QUEUE)",
+                "[tasks] protocol = \"celery\" is the seed's RabbitMQ queue: set [tasks] queue = \"amqp://...\" (or PLUGMILL_QUEUE, or the seed's AMQP_ADDR)",
             ));
         }
         let records = match section.records {

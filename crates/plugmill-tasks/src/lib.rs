@@ -15,8 +15,9 @@
 //! - [`scope`]: whose records a caller sees (a tenant's, or all), put in every statement's
 //!   `WHERE`, and the pages of a listing;
 //! - the in-process queue (`queue = "memory"`): the server runs tasks itself;
-//! - RabbitMQ (`queue = "amqp://..."`): publisher confirms on the way in, and `plugmill
-//!   worker` processes that acknowledge a message only once its record is final, retry with
+//! - RabbitMQ (`queue = "amqp://..."`, or the seed's `AMQP_ADDR`; several nodes separated by
+//!   commas are tried in order): publisher confirms on the way in, and `plugmill worker`
+//!   processes that acknowledge a message only once its record is final, retry with
 //!   backoff, dead-letter what failed for good, and reconnect ([`Tasks::work`]); with
 //!   `[tasks] protocol = "celery"`, the seed's Celery messages both ways (`seed`);
 //! - metrics: queued, running, succeeded, failed, retried, dead-lettered, duration.
@@ -40,6 +41,7 @@ use plugmill::config::ConfigError;
 use plugmill_host::Host;
 
 pub use config::{Protocol, QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings};
+pub use queue::choice::{nodes as broker_nodes, QUEUE_VARIABLE, SEED_BROKER_VARIABLE};
 pub use record::{LogLine, NewTask, Outcome, Status, TaskRecord};
 pub use scope::{Cursor, ListFilter, Scope};
 pub use store::{Created, Ending, Page, RecordStore, StoreError};
@@ -306,7 +308,7 @@ impl Tasks {
         let runner = runner(host, &name, protocol).await?;
         let QueueKind::Amqp(url) = runner.settings.queue.clone() else {
             anyhow::bail!(
-                "[tasks] queue is `memory`: the server runs tasks itself; a worker needs queue = \"amqp://...\" (or PLUGMILL_QUEUE)"
+                "[tasks] queue is `memory`: the server runs tasks itself; a worker needs queue = \"amqp://...\" (or PLUGMILL_QUEUE, or the seed's AMQP_ADDR)"
             );
         };
         let broker = worker::broker_of(&url, &runner);

@@ -90,7 +90,12 @@ impl Deployment {
         self.dir.path().join("plugmill.toml")
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// The deployment's RabbitMQ vhost.
+    pub fn vhost(&self) -> &str {
+        &self.vhost
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_plugmill"));
         command
             .args(args)
@@ -98,14 +103,21 @@ impl Deployment {
             .env("PLUGMILL_PLUGINS", self.dir.path().join("plugins"))
             .env("PLUGMILL_LOG", "warn")
             .env("PLUGMILL_CACHE_DIR", self.dir.path().join("cache"))
-            .env_remove("PLUGMILL_QUEUE");
+            .env_remove("PLUGMILL_QUEUE")
+            .env_remove("AMQP_ADDR")
+            .envs(env.iter().copied());
         command
     }
 
     /// `plugmill serve` on a free port, and its URL.
     pub fn serve(&self) -> (Process, String) {
+        self.serve_with(&[])
+    }
+
+    /// `plugmill serve` on a free port with these variables, and its URL.
+    pub fn serve_with(&self, env: &[(&str, &str)]) -> (Process, String) {
         let mut child = self
-            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .command(&["serve", "--listen", "127.0.0.1:0"], env)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -117,7 +129,12 @@ impl Deployment {
 
     /// A `plugmill worker`.
     pub fn worker(&self) -> Process {
-        Process(self.command(&["worker"]).spawn().unwrap())
+        self.worker_with(&[])
+    }
+
+    /// A `plugmill worker` with these variables.
+    pub fn worker_with(&self, env: &[(&str, &str)]) -> Process {
+        Process(self.command(&["worker"], env).spawn().unwrap())
     }
 }
 

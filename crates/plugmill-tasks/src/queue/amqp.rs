@@ -45,19 +45,38 @@ impl Broker {
         }
     }
 
-    /// The broker's URL with its password hidden, for messages.
+    /// The broker's URL (each node's) with its password hidden, for messages.
     pub(crate) fn shown(&self) -> String {
-        plugmill::redact_secrets(&self.url)
+        super::choice::shown(&self.url)
     }
 
-    /// A connection, and a channel in confirm mode with the topology declared.
+    /// A connection to the first of the broker's nodes that answers, tried in order, and a
+    /// channel in confirm mode with the topology declared.
     pub(crate) async fn connect(&self) -> Result<(Connection, Channel), String> {
-        let properties = ConnectionProperties::default()
-            .with_executor(tokio_executor_trait::Tokio::current())
-            .with_reactor(tokio_reactor_trait::Tokio);
-        let connection = Connection::connect(&self.url, properties)
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", self.shown()))?;
+        let mut failures = Vec::new();
+        let mut connected = None;
+        for node in super::choice::nodes(&self.url) {
+            let properties = ConnectionProperties::default()
+                .with_executor(tokio_executor_trait::Tokio::current())
+                .with_reactor(tokio_reactor_trait::Tokio);
+            match Connection::connect(node, properties).await {
+                Ok(connection) => {
+                    connected = Some(connection);
+                    break;
+                }
+                Err(e) => {
+                    let node = plugmill::redact_secrets(node);
+                    tracing::warn!(%node, error = %e, "broker node unreachable; trying the next");
+                    failures.push(format!("{node}: {e}"));
+                }
+            }
+        }
+        let Some(connection) = connected else {
+            return Err(format!(
+                "cannot connect to the broker ({})",
+                failures.join("; ")
+            ));
+        };
         let channel = connection
             .create_channel()
             .await
@@ -400,4 +419,38 @@ pub(crate) fn requeue() -> BasicNackOptions {
 
 pub(crate) fn cancel() -> BasicCancelOptions {
     BasicCancelOptions::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loopback port nothing listens on.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn when_no_node_answers_the_error_names_each_without_its_password() {
+        let (first, second) = (closed_port(), closed_port());
+        let list = format!(
+            "amqp://guest:secret@127.0.0.1:{first}/%2f,amqp://guest:secret@127.0.0.1:{second}/%2f"
+        );
+        let broker = Broker::new(&list, Arc::new(test_settings()));
+        let Err(error) = broker.connect().await else {
+            panic!("connected to a closed port")
+        };
+        assert!(
+            error.starts_with("cannot connect to the broker ("),
+            "{error}"
+        );
+        assert!(error.contains(&format!("127.0.0.1:{first}")), "{error}");
+        assert!(error.contains(&format!("127.0.0.1:{second}")), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+    }
+
+    fn test_settings() -> TaskSettings {
+        TaskSettings::from_config(&plugmill::config::HostConfig::default()).unwrap()
+    }
 }

@@ -53,6 +53,9 @@ pub struct Identity {
     pub subject: Option<String>,
     /// `name`, else `preferred_username`, else `sub`: the records' `executed_by`.
     pub name: Option<String>,
+    /// `name`, else the Hasura user id (`x-hasura-user-id`), else `sub`: `executed_by_user`
+    /// of the seed's records, as the seed's API sets it.
+    pub seed_name: Option<String>,
     /// The tenant claim, where the authorization capability reads it.
     pub tenant: Option<Arc<str>>,
     /// Whether the tenant is the super-admin tenant.
@@ -143,6 +146,12 @@ impl Caller {
     /// The name a record keeps as `executed_by`.
     pub fn name(&self) -> Option<String> {
         self.identity.as_ref()?.name.clone()
+    }
+
+    /// The name a record in the seed's layout keeps as `executed_by_user`: the claims'
+    /// `name`, else the Hasura user id.
+    pub fn seed_name(&self) -> Option<String> {
+        self.identity.as_ref()?.seed_name.clone()
     }
 
     /// The verified claims as JSON text, injected as `data.claims`.
@@ -247,6 +256,14 @@ impl Callers {
             subject: text("sub"),
             name: text("name")
                 .or_else(|| text("preferred_username"))
+                .or_else(|| text("sub")),
+            seed_name: text("name")
+                .or_else(|| {
+                    claims
+                        .pointer("/https:~1~1hasura.io~1jwt~1claims/x-hasura-user-id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .or_else(|| text("sub")),
             tenant,
             super_admin,

@@ -179,6 +179,9 @@ impl From<plugmill_tasks::TaskError> for ApiError {
             TaskError::TenantAtLimit(_) => ApiError::TenantLimit(error.to_string()),
             TaskError::QueueFull(_) => ApiError::QueueFull(error.to_string()),
             TaskError::Store(error) => error.into(),
+            TaskError::UnknownTaskType(_) | TaskError::Refused(_) => {
+                ApiError::BadRequest(error.to_string())
+            }
             TaskError::Queue(_) => {
                 tracing::error!(%error, "a task could not be queued");
                 ApiError::Unavailable(HostPart::TaskQueue)

@@ -19,6 +19,7 @@
 //! metrics_listen = "127.0.0.1:9464"   # a worker's /metrics and /healthz (optional)
 //! tenant_max_queued = 1000   # a tenant's tasks not yet final; more are refused (429)
 //! queue_capacity = 10000     # tasks waiting in the in-process queue; more are refused (503)
+//! layout = "plugmill"        # or "seed": the platform's sequent_backend.tasks_execution
 //!
 //! [tasks.send-package]       # one task's own policy, over the defaults above
 //! retry_on = ["deadline"]
@@ -64,6 +65,8 @@ pub struct TasksConfig {
     pub queue_capacity: Option<usize>,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_window: Option<HumanDuration>,
+    /// Whose tables hold the records.
+    pub layout: Option<Layout>,
     /// `[tasks.NAME]`: one task's own policy.
     pub per_task: BTreeMap<String, TaskPolicyConfig>,
 }
@@ -82,6 +85,7 @@ const KEYS: &[&str] = &[
     "tenant_max_queued",
     "queue_capacity",
     "idempotency_window",
+    "layout",
 ];
 
 impl<'de> Deserialize<'de> for TasksConfig {
@@ -117,6 +121,7 @@ impl<'de> Visitor<'de> for TasksVisitor {
                 "tenant_max_queued" => c.tenant_max_queued = Some(map.next_value()?),
                 "queue_capacity" => c.queue_capacity = Some(map.next_value()?),
                 "idempotency_window" => c.idempotency_window = Some(map.next_value()?),
+                "layout" => c.layout = Some(map.next_value()?),
                 _ => {
                     let policy = map.next_value_seed(PolicySeed(&key))?;
                     c.per_task.insert(key, policy);
@@ -249,6 +254,20 @@ pub fn seed_queue_name(slug: &str) -> String {
     format!("{slug}_short")
 }
 
+/// Whose tables hold the records (`[tasks] layout`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// plugmill's own tables (`plugmill_task_records`, `plugmill_task_logs`), in SQLite or
+    /// PostgreSQL: the default.
+    #[default]
+    Plugmill,
+    /// The seed platform's `sequent_backend.tasks_execution`, in the PostgreSQL database
+    /// `records` names (the platform's `hasura`), with what only plugmill keeps in
+    /// `plugmill_seed_tasks` beside it.
+    Seed,
+}
+
 /// Where tasks are queued.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueueKind {
@@ -275,6 +294,8 @@ pub struct TaskSettings {
     pub queue: QueueKind,
     /// Where the records live.
     pub records: RecordsAt,
+    /// Whose tables hold them (default plugmill's own).
+    pub layout: Layout,
     /// Runs of a plugin before its task fails, when its failure is retried (1 to 100,
     /// default 5).
     pub max_attempts: u32,
@@ -332,6 +353,12 @@ impl TaskSettings {
                 RecordsAt::File(config.relative_path(std::path::Path::new(DEFAULT_RECORDS_FILE)))
             }
         };
+        let layout = section.layout.unwrap_or_default();
+        if layout == Layout::Seed && matches!(records, RecordsAt::File(_)) {
+            return Err(config.error(
+                "[tasks] layout = \"seed\" keeps the records in the platform's database: set [tasks] records to it (records = \"hasura\", a PostgreSQL database under [databases])",
+            ));
+        }
         let max_attempts = section.max_attempts.map_or(5, |a| a.0);
         let retry_on = section.retry_on.unwrap_or_default();
         let per_task = section
@@ -397,6 +424,7 @@ impl TaskSettings {
         Ok(Self {
             queue,
             records,
+            layout,
             tenant_max_queued: Some(tenant_max_queued),
             queue_capacity,
             max_attempts,

@@ -10,8 +10,10 @@
 //! first record.
 //!
 //! - [`config`]: `[tasks]` of `plugmill.toml`;
+//! - [`task_types`]: the task types `task_execution` may name (the seed's, and `[task_types]`);
 //! - [`store`]: the records, in SQLite (the embedded default) or PostgreSQL, with migrations
-//!   plugmill runs itself;
+//!   plugmill runs itself, in plugmill's own tables or (`layout = "seed"`) the seed
+//!   platform's `sequent_backend.tasks_execution`;
 //! - [`scope`]: whose records a caller sees (a tenant's, or all), put in every statement's
 //!   `WHERE`, and the pages of a listing;
 //! - the in-process queue (`queue = "memory"`): the server runs tasks itself;
@@ -30,6 +32,7 @@ mod runner;
 pub mod scope;
 mod seed;
 pub mod store;
+pub mod task_types;
 mod worker;
 
 use std::future::Future;
@@ -40,11 +43,12 @@ use plugmill::capabilities::database::{DatabaseSpec, Databases, Pool};
 use plugmill::config::ConfigError;
 use plugmill_host::Host;
 
-pub use config::{Protocol, QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings};
+pub use config::{Layout, Protocol, QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings};
 pub use queue::choice::{nodes as broker_nodes, QUEUE_VARIABLE, SEED_BROKER_VARIABLE};
 pub use record::{LogLine, NewTask, Outcome, Status, TaskRecord};
 pub use scope::{Cursor, ListFilter, Scope};
 pub use store::{Created, Ending, Page, RecordStore, StoreError};
+pub use task_types::{TaskTypes, UnknownTaskType};
 
 use queue::amqp::Publisher;
 use queue::memory::MemoryQueue;
@@ -71,6 +75,13 @@ pub enum TaskError {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The task's type is not one of the known task types: nothing was recorded or queued.
+    #[error("task_execution: {0}")]
+    UnknownTaskType(#[from] UnknownTaskType),
+    /// The records' layout cannot keep this task (the seed's needs a tenant that is a UUID,
+    /// say): why; nothing was recorded or queued.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What cancelling a task did.
@@ -114,6 +125,7 @@ enum Queue {
 pub struct Tasks {
     runner: Runner,
     queue: Queue,
+    task_types: TaskTypes,
 }
 
 /// The time the in-process queue gives running tasks to finish at shutdown.
@@ -125,6 +137,7 @@ impl Tasks {
     /// again.
     pub async fn open(host: &Host) -> Result<Self, TaskError> {
         metrics::describe();
+        let task_types = TaskTypes::from_config(host.config())?;
         let runner = runner(host, "server", None).await?;
         let queue = match &runner.settings.queue {
             QueueKind::Memory => Queue::Memory(MemoryQueue::start(runner.clone()).await?),
@@ -132,13 +145,18 @@ impl Tasks {
                 Queue::Amqp(Box::new(Publisher::new(worker::broker_of(url, &runner))))
             }
         };
-        Ok(Self { runner, queue })
+        Ok(Self {
+            runner,
+            queue,
+            task_types,
+        })
     }
 
     /// Opens the records and RabbitMQ for queuing only (nothing runs here): for commands
     /// that queue tasks beside a running deployment. With the in-process queue only the
     /// server can queue, so this is refused.
     pub async fn open_publisher(host: &Host) -> Result<Self, TaskError> {
+        let task_types = TaskTypes::from_config(host.config())?;
         let runner = runner(host, "command line", None).await?;
         let QueueKind::Amqp(url) = &runner.settings.queue else {
             return Err(TaskError::Config(host.config().error(
@@ -146,7 +164,11 @@ impl Tasks {
             )));
         };
         let queue = Queue::Amqp(Box::new(Publisher::new(worker::broker_of(url, &runner))));
-        Ok(Self { runner, queue })
+        Ok(Self {
+            runner,
+            queue,
+            task_types,
+        })
     }
 
     /// The settings.
@@ -159,6 +181,17 @@ impl Tasks {
         &self.runner.store
     }
 
+    /// The task types `task_execution` may name.
+    pub fn task_types(&self) -> &TaskTypes {
+        &self.task_types
+    }
+
+    /// The record as the seed's plugins and callers see it (`data.task_execution`, the
+    /// answer of `POST /plugin`): in the shape of the records' layout.
+    pub fn task_execution_json(&self, record: &TaskRecord) -> serde_json::Value {
+        record.json_for(self.runner.settings.layout)
+    }
+
     /// Records and queues a task; returns once the queue has it (with RabbitMQ, once the
     /// broker confirmed it). A task the queue refused is `FAILED` with the reason.
     pub async fn submit(&self, task: NewTask) -> Result<TaskRecord, TaskError> {
@@ -166,20 +199,32 @@ impl Tasks {
     }
 
     /// Like [`Self::submit`], the task's data made from its new record first (the seed's
-    /// plugins find their record in `data.task_execution`). A task of a tenant with
-    /// `[tasks] tenant_max_queued` tasks not yet final is refused ([`TaskError::TenantAtLimit`]),
-    /// and so is any task while the in-process queue is full ([`TaskError::QueueFull`]); in
-    /// both cases nothing is recorded.
+    /// plugins find their record in `data.task_execution`). A task type that is not known is
+    /// refused ([`TaskError::UnknownTaskType`]); its human name is recorded with it, and so is
+    /// the data's `election_event_id`. A task of a tenant with `[tasks] tenant_max_queued`
+    /// tasks not yet final is refused ([`TaskError::TenantAtLimit`]), and so is any task while
+    /// the in-process queue is full ([`TaskError::QueueFull`]) or one the records' layout
+    /// cannot keep ([`TaskError::Refused`]); in each case nothing is recorded.
     pub async fn submit_with(
         &self,
         task: NewTask,
         data: impl FnOnce(&TaskRecord, serde_json::Value) -> serde_json::Value,
     ) -> Result<TaskRecord, TaskError> {
+        let mut task = task;
+        if let Some(kind) = &task.task_type {
+            task.type_name = Some(self.task_types.name_of(kind)?.to_string());
+        }
+        if task.election_event_id.is_none() {
+            task.election_event_id = task
+                .data
+                .get("election_event_id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string);
+        }
         let place = match &self.queue {
             Queue::Memory(queue) => Some(queue.reserve()?),
             Queue::Amqp(_) => None,
         };
-        let mut task = task;
         let initial = std::mem::take(&mut task.data);
         let limit = self.runner.settings.tenant_max_queued;
         let mut made = serde_json::Value::Null;
@@ -195,6 +240,7 @@ impl Tasks {
             Created::Yes(record) => *record,
             Created::Existing(record) => return Ok(*record),
             Created::TenantAtLimit => return Err(TaskError::TenantAtLimit(limit.unwrap_or(0))),
+            Created::Refused(why) => return Err(TaskError::Refused(why)),
         };
         self.enqueue(&record, &made, place).await?;
         Ok(record)
@@ -330,7 +376,12 @@ pub async fn open_records(host: &Host, settings: &TaskSettings) -> Result<Record
         }
         RecordsAt::File(path) => file_pool(path)?,
     };
-    let store = RecordStore::open(pool).await?;
+    let store = RecordStore::open_with(pool, settings.layout)
+        .await
+        .map_err(|error| match error {
+            StoreError::Layout(why) => TaskError::Config(host.config().error(why)),
+            other => TaskError::Store(other),
+        })?;
     Ok(store.with_idempotency_window(settings.idempotency_window))
 }
 

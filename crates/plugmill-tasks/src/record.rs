@@ -1,8 +1,11 @@
 //! [`TaskRecord`]: one task execution, as stored and as JSON (`GET /tasks/{id}`,
-//! `plugmill task show`, and `data.task_execution` for the seed's plugins).
+//! `plugmill task show`, and `data.task_execution` for the seed's plugins: plugmill's shape,
+//! or with `[tasks] layout = "seed"` the seed's, [`TaskRecord::seed_json`]).
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
+
+use crate::config::Layout;
 
 /// Where a task execution is. `IN_PROGRESS` until it ends in one of the other three.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -103,6 +106,54 @@ pub struct TaskRecord {
     pub result: Option<Value>,
     /// Each plugin's outcome so far, by plugin name.
     pub outcomes: Vec<Outcome>,
+    /// The task type's human name (`Create Transmission Package`): kept with the seed's
+    /// layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The election event the task is about (`data.election_event_id`): kept with the seed's
+    /// layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub election_event_id: Option<String>,
+    /// The seed record's annotations (`{"document_id": ...}` once it ends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Value>,
+    /// The seed record's labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Value>,
+}
+
+impl TaskRecord {
+    /// The record as the seed system's `TasksExecution` JSON: `{"id", "tenant_id",
+    /// "election_event_id", "name", "task_type", "execution_status", "created_at",
+    /// "start_at", "end_at", "annotations", "labels", "logs", "executed_by_user"}`. The seed
+    /// sets `start_at` when it writes the record, as plugmill does (`created_at`); when the
+    /// first attempt started is in `started_at` of plugmill's shape.
+    pub fn seed_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "tenant_id": self.tenant_id,
+            "election_event_id": self.election_event_id,
+            "name": self.name.as_deref().unwrap_or(&self.task),
+            "task_type": self.task_type.as_deref().unwrap_or(&self.task),
+            "execution_status": self.status.as_str(),
+            "created_at": self.created_at,
+            "start_at": self.created_at,
+            "end_at": self.ended_at,
+            "annotations": self.annotations,
+            "labels": self.labels,
+            "logs": self.logs,
+            "executed_by_user": self.executed_by.as_deref().unwrap_or_default(),
+        })
+    }
+
+    /// The record as `layout` shows it to the seed's plugins and callers
+    /// (`data.task_execution`, the answer of `POST /plugin`): plugmill's shape, or the seed's.
+    pub fn json_for(&self, layout: Layout) -> Value {
+        match layout {
+            Layout::Plugmill => json!(self),
+            Layout::Seed => self.seed_json(),
+        }
+    }
 }
 
 /// One plugin's outcome of a task: the last time it ran to an answer or an error.
@@ -139,6 +190,12 @@ pub struct NewTask {
     pub task: String,
     /// The task type the caller gave.
     pub task_type: Option<String>,
+    /// The task type's human name (set from [`TaskTypes`](crate::TaskTypes) when the task is
+    /// submitted).
+    pub type_name: Option<String>,
+    /// The election event it is about (`data.election_event_id`, taken from the data when
+    /// the task is submitted).
+    pub election_event_id: Option<String>,
     /// The data each plugin's handler is called with.
     pub data: Value,
     /// Who asks for it.

@@ -48,7 +48,7 @@ pub(crate) async fn record_for(store: &RecordStore, task: &PluginTask) -> Result
             executed_by: seed.executed_by_user.clone(),
             tenant_id: seed.tenant_id.clone(),
             document_id: task.document_id.clone(),
-            idempotency_key: None,
+            ..NewTask::default()
         };
         // Written, or written by another worker meanwhile (the id conflicts): read it again.
         match store.create_as(id, &new).await {
@@ -103,7 +103,7 @@ pub(crate) fn plugin_task(record: &TaskRecord, data: &Value) -> PluginTask {
         .unwrap_or_else(|| record.task.clone());
     let rest = json!({
         "election_event_id": election_event_id,
-        "name": task_type,
+        "name": record.name.clone().unwrap_or_else(|| task_type.clone()),
         "execution_status": record.status.as_str(),
         "created_at": record.created_at,
         "start_at": record.started_at.as_ref().unwrap_or(&record.created_at),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use plugmill_tasks::{NewTask, TaskRecord};
+use plugmill_tasks::{Layout, NewTask, TaskRecord};
 
 use super::{served, shorten};
 use crate::audit::{self, Action};
@@ -21,8 +21,9 @@ use crate::state::AppState;
 
 /// `POST /plugin`: `{"path", "data", "task_execution"?, "generate_document"?}`, answered
 /// `{"data": <the handler's JSON>}`, exactly as the seed system does. A member sent twice
-/// counts once, the last, as in a JSON object. A task with an `Idempotency-Key` its tenant
-/// used before is not queued again: the answer names the first.
+/// counts once, the last, as in a JSON object. A task's `task_execution` must name a known
+/// task type (400 otherwise, listing them). A task with an `Idempotency-Key` its tenant used
+/// before is not queued again: the answer names the first.
 pub(super) async fn seed_endpoint(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -71,20 +72,26 @@ pub(super) async fn seed_endpoint(
     if let (Some(task_type), true) = (task_execution, route.task) {
         let handler = route.handler.clone();
         let tenant_id = caller.owner(allow_tenantless(&state))?;
+        let tasks = state.tasks()?;
+        let layout = tasks.settings().layout;
         let task = NewTask {
             task: handler.clone(),
             task_type: Some(task_type),
             data: parsed(&data)?,
-            executed_by: caller.name(),
+            executed_by: executed_by(&caller, layout),
             tenant_id,
             document_id: generate_document.then(|| uuid::Uuid::new_v4().to_string()),
             idempotency_key: super::tasks::idempotency_key(&headers)?,
+            ..NewTask::default()
         };
-        let submitted = state.tasks()?.submit_with(task, seed_task_data).await;
+        let submitted = tasks
+            .submit_with(task, |record, data| seed_task_data(record, data, layout))
+            .await;
         let record = submitted
             .inspect_err(|_| audit::record(Action::Submit, &caller, &handler, "failed"))?;
         audit::record(Action::Submit, &caller, &record.id, "ok");
-        let answer = json!({ "document_id": record.document_id, "task_execution": record });
+        let record_json = tasks.task_execution_json(&record);
+        let answer = json!({ "document_id": record.document_id, "task_execution": record_json });
         let mut response = Json(json!({ "data": answer.to_string() })).into_response();
         served(&mut response, &route, "/plugin".into());
         return Ok(response);
@@ -129,6 +136,14 @@ pub(super) async fn plugin_route(
     Ok(response)
 }
 
+/// Who a record says queued the task: the seed's `executed_by_user` in its layout.
+pub(super) fn executed_by(caller: &Caller, layout: Layout) -> Option<String> {
+    match layout {
+        Layout::Seed => caller.seed_name(),
+        Layout::Plugmill => caller.name(),
+    }
+}
+
 /// Whether tokens without a tenant may queue tasks (`[auth] allow_tenantless`).
 pub(super) fn allow_tenantless(state: &AppState) -> bool {
     state
@@ -138,16 +153,16 @@ pub(super) fn allow_tenantless(state: &AppState) -> bool {
         .is_some_and(|auth| auth.allow_tenantless)
 }
 
-/// The seed's task data: the record, as a JSON string, in `task_execution`, and the
-/// document made for it in `document_id`.
-fn seed_task_data(record: &TaskRecord, data: Value) -> Value {
+/// The seed's task data: the record, as a JSON string in the shape of the records' layout,
+/// in `task_execution`, and the document made for it in `document_id`.
+fn seed_task_data(record: &TaskRecord, data: Value, layout: Layout) -> Value {
     let mut map = match data {
         Value::Object(map) => map,
         _ => Map::new(),
     };
     map.insert(
         "task_execution".into(),
-        Value::String(json!(record).to_string()),
+        Value::String(record.json_for(layout).to_string()),
     );
     if let Some(document) = &record.document_id {
         map.insert("document_id".into(), Value::String(document.clone()));

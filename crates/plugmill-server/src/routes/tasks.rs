@@ -47,15 +47,16 @@ pub(super) async fn queue_task(
     let tenant_id = caller
         .owner(allow_tenantless(&state))
         .inspect_err(|_| audit::record(Action::Submit, &caller, &name, "refused"))?;
+    let tasks = state.tasks()?;
     let task = NewTask {
         task: name.clone(),
         data,
-        executed_by: caller.name(),
+        executed_by: super::plugin::executed_by(&caller, tasks.settings().layout),
         tenant_id,
         idempotency_key,
         ..NewTask::default()
     };
-    let submitted = state.tasks()?.submit(task).await;
+    let submitted = tasks.submit(task).await;
     let record =
         submitted.inspect_err(|_| audit::record(Action::Submit, &caller, &name, "failed"))?;
     audit::record(Action::Submit, &caller, &record.id, "ok");

@@ -5,6 +5,7 @@
 mod h2c;
 mod live;
 mod router;
+mod seed_records;
 mod slow_clients;
 mod tenants;
 

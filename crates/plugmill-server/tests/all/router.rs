@@ -437,7 +437,7 @@ async fn a_task_execution_request_is_recorded_queued_and_answered_the_seed_s_way
     let body = json!({
         "path": "/fixture/process",
         "data": {"claims": "forged", "kind": "export"},
-        "task_execution": "EXPORT_ELECTION",
+        "task_execution": "EXPORT_ELECTION_EVENT",
         "generate_document": true,
     });
     let (status, answer) = call(&router, post("/plugin", Some(&token), body.to_string())).await;
@@ -447,7 +447,7 @@ async fn a_task_execution_request_is_recorded_queued_and_answered_the_seed_s_way
     let record = &data["task_execution"];
     let document = data["document_id"].as_str().expect("a document id");
     assert_eq!(record["status"], "IN_PROGRESS");
-    assert_eq!(record["task_type"], "EXPORT_ELECTION");
+    assert_eq!(record["task_type"], "EXPORT_ELECTION_EVENT");
     assert_eq!(record["executed_by"], "Ada Caller");
     assert_eq!(record["tenant_id"], TENANT);
     assert_eq!(record["logs"][0]["log_text"], "Task started");
@@ -545,8 +545,8 @@ async fn a_repeated_idempotency_key_answers_the_first_task_and_queues_nothing() 
     let (_, theirs) = call(&router, keyed("/tasks/process", &other, "k-1", "{}".into())).await;
     assert_ne!(theirs["id"], first["id"], "keys are per tenant");
 
-    let seed =
-        json!({"path": "/fixture/process", "data": {}, "task_execution": "EXPORT"}).to_string();
+    let seed = json!({"path": "/fixture/process", "data": {}, "task_execution": "EXPORT_VOTERS"})
+        .to_string();
     let record_of = |answer: &Value| -> Value {
         let data: Value = serde_json::from_str(answer["data"].as_str().unwrap()).unwrap();
         data["task_execution"]["id"].clone()

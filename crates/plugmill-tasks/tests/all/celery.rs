@@ -329,7 +329,7 @@ async fn a_task_plugmill_queues_runs_on_a_python_celery_worker() {
             executed_by: Some("admin".into()),
             tenant_id: Some(TENANT.into()),
             document_id: Some("doc-9".into()),
-            idempotency_key: None,
+            ..NewTask::default()
         })
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod celery;
 mod memory;
 mod outcomes;
 mod scope;
+mod seed;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

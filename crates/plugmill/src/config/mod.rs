@@ -43,8 +43,8 @@
 //! ```
 //!
 //! Capabilities read their own sections ([`HostConfig::section`]) and their own key of each
-//! `[plugins.NAME]` table ([`HostConfig::plugin_entries`]); `[server]`, `[auth]` and `[tasks]`
-//! belong to the server and the task workers. Keys nobody reads are errors, and every error
+//! `[plugins.NAME]` table ([`HostConfig::plugin_entries`]); `[server]`, `[auth]`, `[tasks]` and
+//! `[task_types]` belong to the server and the task workers. Keys nobody reads are errors, and every error
 //! names the file, the line and the key.
 
 pub(crate) mod names;
@@ -61,8 +61,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// Sections of the file that belong to the front ends: the server (`[server]`, `[auth]`) and
-/// the task queue and workers (`[tasks]`).
-pub const FRONT_END_SECTIONS: &[&str] = &["server", "auth", "tasks"];
+/// the task queue and workers (`[tasks]`, `[task_types]`).
+pub const FRONT_END_SECTIONS: &[&str] = &["server", "auth", "tasks", "task_types"];
 
 /// The sections the core reads.
 const CORE_SECTIONS: &[&str] = &["limits", "loading", "trust", "plugins"];

@@ -1,6 +1,6 @@
-//! `[tasks] layout = "seed"` on the task service itself (the platform's table created from
-//! the seed's DDL in a database of the test's own), and the checks of `[tasks] layout` and
-//! `[task_types]`.
+//! `[tasks] layout = "seed"` on the task service itself, in process and with a RabbitMQ worker
+//! (the platform's table created from the seed's DDL in a database of the test's own), and the
+//! checks of `[tasks] layout` and `[task_types]`.
 
 use plugmill_host::{CacheChoice, Host, HostOptions};
 use plugmill_tasks::{NewTask, Scope, Status, TaskError, Tasks};
@@ -232,4 +232,68 @@ async fn bad_layouts_and_task_types_are_refused_naming_their_line() {
     );
     assert_eq!(tasks.task_types().names().count(), 20);
     tasks.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_the_seed_layout_a_worker_over_rabbitmq_retries_and_ends_the_platform_s_row() {
+    let db = Database::new(false).await;
+    let vhost = super::amqp::Vhost::new();
+    let config = format!(
+        "{}queue = \"{}\"\nqueue_name = \"plugmill.seed\"\nmax_attempts = 2\nretry_backoff = \"100ms\"\nretry_on = [\"trap\"]\n",
+        seed_config(&db.url),
+        vhost.url()
+    );
+    let dir = deployment(&config);
+    let host = std::sync::Arc::new(host(&dir).await);
+    let tasks = Tasks::open(&host).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let host = host.clone();
+        tokio::spawn(async move {
+            Tasks::work(&host, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        })
+    };
+    let trap = NewTask {
+        task: "trap".into(),
+        task_type: Some("EXPORT_TRUSTEES".into()),
+        tenant_id: Some(TENANT.into()),
+        executed_by: Some("Ada".into()),
+        ..NewTask::default()
+    };
+    let record = tasks.submit(trap).await.unwrap();
+    let failed = expect(final_record(&tasks, &record.id).await, Status::Failed);
+    assert_eq!(failed.attempts, 2, "{failed:#?}");
+    assert_eq!(failed.error_kind.as_deref(), Some("trap"));
+    let (status, logs, end_at): (String, serde_json::Value, Option<String>) = sqlx::query_as(
+        "SELECT execution_status, logs::jsonb, end_at::text FROM sequent_backend.tasks_execution \
+         WHERE id = $1::uuid AND tenant_id = $2::uuid",
+    )
+    .bind(&record.id)
+    .bind(TENANT)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "FAILED");
+    assert!(end_at.is_some());
+    let lines: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["log_text"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], "Task started");
+    assert!(lines[1].starts_with("attempt 1 failed (trap)"), "{lines:?}");
+    assert!(
+        lines[2].starts_with("Error: ") && lines[2].contains("trapped"),
+        "{lines:?}"
+    );
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+    tasks.shutdown().await;
+    db.drop().await;
 }

@@ -44,6 +44,20 @@ const SEED_KEYS: [&str; 13] = [
     "tenant_id",
 ];
 
+/// The test database's URL (`PLUGMILL_TEST_POSTGRES`), where databases are created and dropped.
+fn test_database() -> String {
+    std::env::var("PLUGMILL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// The URL of database `name` on the test database's server.
+fn database_url(name: &str) -> String {
+    let server = test_database();
+    let server = server.split('?').next().unwrap_or_default();
+    let (server, _) = server.rsplit_once('/').expect("a database URL");
+    format!("{server}/{name}")
+}
+
 /// A database of the test's own holding the seed's table, dropped at the end.
 pub struct SeedDatabase {
     /// Its name.
@@ -63,15 +77,13 @@ impl SeedDatabase {
             std::process::id(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .unwrap();
+        let admin = sqlx::PgPool::connect(&test_database()).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin)
             .await
             .unwrap();
         admin.close().await;
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let url = database_url(&name);
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
         sqlx::raw_sql(SEED_DDL).execute(&pool).await.unwrap();
         Self { name, url, pool }
@@ -80,9 +92,7 @@ impl SeedDatabase {
     /// Drops the database.
     pub async fn drop(self) {
         self.pool.close().await;
-        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .unwrap();
+        let admin = sqlx::PgPool::connect(&test_database()).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE {} WITH (FORCE)",
             self.name

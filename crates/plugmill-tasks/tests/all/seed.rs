@@ -6,7 +6,7 @@ use plugmill_host::{CacheChoice, Host, HostOptions};
 use plugmill_tasks::{NewTask, Scope, Status, TaskError, Tasks};
 use serde_json::json;
 
-use super::{deployment, expect, final_record, host, log_texts, unique, Schema};
+use super::{deployment, expect, final_record, host, log_texts, postgres_url, unique, Schema};
 
 /// The seed platform's table, as its migrations leave it (foreign keys left out).
 const SEED_DDL: &str = "CREATE SCHEMA sequent_backend;
@@ -19,6 +19,14 @@ CREATE TABLE sequent_backend.tasks_execution (
 
 const TENANT: &str = "90505c8a-23a9-4cdf-a26b-4e19f6a097d5";
 
+/// The URL of database `name` on the test database's server.
+fn database_url(name: &str) -> String {
+    let server = postgres_url();
+    let server = server.split('?').next().unwrap_or_default();
+    let (server, _) = server.rsplit_once('/').expect("a database URL");
+    format!("{server}/{name}")
+}
+
 /// A database of the test's own, with the seed's table unless `bare`.
 struct Database {
     name: String,
@@ -29,15 +37,13 @@ struct Database {
 impl Database {
     async fn new(bare: bool) -> Self {
         let name = unique("plugmill_seed_layout");
-        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .unwrap();
+        let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin)
             .await
             .unwrap();
         admin.close().await;
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let url = database_url(&name);
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
         if !bare {
             sqlx::raw_sql(SEED_DDL).execute(&pool).await.unwrap();
@@ -55,9 +61,7 @@ impl Database {
 
     async fn drop(self) {
         self.pool.close().await;
-        let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
-            .await
-            .unwrap();
+        let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE {} WITH (FORCE)",
             self.name

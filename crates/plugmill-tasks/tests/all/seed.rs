@@ -301,3 +301,133 @@ async fn with_the_seed_layout_a_worker_over_rabbitmq_retries_and_ends_the_platfo
     tasks.shutdown().await;
     db.drop().await;
 }
+
+#[tokio::test]
+async fn with_the_seed_layout_a_task_the_seed_s_api_queued_over_celery_ends_the_row_it_wrote() {
+    use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
+    use lapin::types::{AMQPValue, FieldTable, LongString};
+    use lapin::BasicProperties;
+
+    let db = Database::new(false).await;
+    // The seed's API: its row first, then its Celery message naming it.
+    let (id,): (String,) = sqlx::query_as(
+        "INSERT INTO sequent_backend.tasks_execution (tenant_id, election_event_id, name, type, \
+         execution_status, annotations, labels, logs, executed_by_user) \
+         VALUES ($1::uuid, NULL, 'Create Transmission Package', 'CREATE_TRANSMISSION_PACKAGE', \
+         'IN_PROGRESS', NULL, NULL, \
+         '[{\"created_date\": \"2026-12-07T10:00:00Z\", \"log_text\": \"Task started\"}]', \
+         'admin') RETURNING id::text",
+    )
+    .bind(TENANT)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let vhost = super::amqp::Vhost::new();
+    let queue = "seedlayout_short";
+    let config = format!(
+        "{}queue = \"{}\"\nqueue_name = \"{queue}\"\nprotocol = \"celery\"\n",
+        seed_config(&db.url),
+        vhost.url()
+    );
+    let dir = deployment(&config);
+    let host = std::sync::Arc::new(host(&dir).await);
+    let tasks = Tasks::open(&host).await.unwrap();
+    let (_connection, channel) = super::amqp::channel(&vhost.url()).await;
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(queue, durable, FieldTable::default())
+        .await
+        .unwrap();
+    let record = json!({
+        "id": id, "tenant_id": TENANT, "election_event_id": null,
+        "name": "Create Transmission Package", "task_type": "CREATE_TRANSMISSION_PACKAGE",
+        "execution_status": "IN_PROGRESS", "created_at": "2026-12-07T10:00:00Z",
+        "start_at": "2026-12-07T10:00:00Z", "end_at": null, "annotations": null,
+        "labels": null, "logs": [{"created_date": "2026-12-07T10:00:00Z", "log_text": "Task started"}],
+        "executed_by_user": "admin"
+    });
+    let body = json!([[], {"task": "process", "data": {"n": 1}, "task_execution": record,
+                           "document_id": "doc-1"}, {}]);
+    let mut headers = FieldTable::default();
+    for (name, value) in [
+        ("task", "execute_plugin_task"),
+        ("id", "7d1f4a52-0000-4000-8000-000000000001"),
+        ("lang", "py"),
+    ] {
+        headers.insert(
+            name.into(),
+            AMQPValue::LongString(LongString::from(value.as_bytes().to_vec())),
+        );
+    }
+    let properties = BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_content_encoding("utf-8".into())
+        .with_delivery_mode(2)
+        .with_headers(headers);
+    channel
+        .basic_publish(
+            "",
+            queue,
+            BasicPublishOptions::default(),
+            body.to_string().as_bytes(),
+            properties,
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let host = host.clone();
+        tokio::spawn(async move {
+            Tasks::work(&host, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        })
+    };
+    for _ in 0..1200 {
+        if tasks.get(&id, &Scope::All).await.unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let done = expect(final_record(&tasks, &id).await, Status::Success);
+    assert_eq!(done.attempts, 1);
+    let (status, logs, annotations, end_at, rows): (
+        String,
+        serde_json::Value,
+        serde_json::Value,
+        Option<String>,
+        i64,
+    ) = sqlx::query_as(
+        "SELECT execution_status, logs::jsonb, annotations, end_at::text, \
+         (SELECT COUNT(*) FROM sequent_backend.tasks_execution) \
+         FROM sequent_backend.tasks_execution WHERE id = $1::uuid AND tenant_id = $2::uuid",
+    )
+    .bind(&id)
+    .bind(TENANT)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows, 1, "the seed's row was taken, not another written");
+    assert_eq!(status, "SUCCESS");
+    let lines: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["log_text"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines, ["Task started", "Task completed successfully"]);
+    assert_eq!(annotations, json!({"document_id": "doc-1"}));
+    assert!(end_at.is_some());
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+    tasks.shutdown().await;
+    db.drop().await;
+}

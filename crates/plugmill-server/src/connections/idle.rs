@@ -1,16 +1,20 @@
-//! When an HTTP/2 connection is idle: no request in flight for the header timeout, counted
-//! from when it opened or its last answer was sent. hyper's HTTP/1.1 connections have this
-//! timeout themselves (`header_read_timeout`); its HTTP/2 connections do not, so the service
-//! counts the requests in flight and the connection is closed (GOAWAY) once idle that long.
-//! A stream whose headers never complete is never handed to the service: such a connection
-//! is idle.
+//! When a connection is idle: no request in flight for the header timeout, counted from when
+//! it opened or its last answer was sent. The service counts the requests in flight; the
+//! connection is closed (GOAWAY on HTTP/2) once idle that long. This bounds what hyper does
+//! not: the wait for the first bytes, which tell the protocol (hyper-util's automatic builder
+//! reads them without a timeout), and HTTP/2 connections, which have no such timeout (a
+//! stream whose headers never complete is never handed to the service: such a connection is
+//! idle). Once an HTTP/1.1 request arrived, hyper's own `header_read_timeout` bounds the
+//! connection's idle time (counted from the end of each answer's body, which the service does
+//! not see), so the connection is never idle here.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::http::{Request, Version};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -19,6 +23,8 @@ pub(crate) struct Activity {
     in_flight: AtomicUsize,
     last: Mutex<Instant>,
     ended: Notify,
+    /// An HTTP/1.1 request arrived: hyper's `header_read_timeout` bounds the rest.
+    http1: AtomicBool,
 }
 
 impl Activity {
@@ -28,15 +34,20 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             last: Mutex::new(Instant::now()),
             ended: Notify::new(),
+            http1: AtomicBool::new(false),
         })
     }
 
-    /// Resolves once no request has been in flight for `limit`.
+    /// Resolves once no request has been in flight for `limit`; never once an HTTP/1.1
+    /// request arrived.
     pub(crate) async fn idle_for(&self, limit: Duration) {
         loop {
             if self.in_flight.load(Ordering::Acquire) > 0 {
                 self.ended.notified().await;
                 continue;
+            }
+            if self.http1.load(Ordering::Acquire) {
+                return std::future::pending().await;
             }
             let due = *self.last.lock().unwrap_or_else(|p| p.into_inner()) + limit;
             if Instant::now() >= due {
@@ -49,7 +60,10 @@ impl Activity {
         }
     }
 
-    fn begin(self: &Arc<Self>) -> InFlight {
+    fn begin(self: &Arc<Self>, version: Version) -> InFlight {
+        if version < Version::HTTP_2 {
+            self.http1.store(true, Ordering::Release);
+        }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(self.clone())
     }
@@ -72,17 +86,17 @@ pub(crate) struct Tracked<S> {
     pub(crate) activity: Arc<Activity>,
 }
 
-impl<S, R> hyper::service::Service<R> for Tracked<S>
+impl<S, B> hyper::service::Service<Request<B>> for Tracked<S>
 where
-    S: hyper::service::Service<R>,
+    S: hyper::service::Service<Request<B>>,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
-    fn call(&self, request: R) -> Self::Future {
-        let in_flight = self.activity.begin();
+    fn call(&self, request: Request<B>) -> Self::Future {
+        let in_flight = self.activity.begin(request.version());
         let answer = self.inner.call(request);
         Box::pin(async move {
             let answer = answer.await;
@@ -100,7 +114,7 @@ mod tests {
     async fn a_connection_is_idle_only_with_nothing_in_flight_for_the_limit() {
         let activity = Activity::new();
         let limit = Duration::from_millis(100);
-        let request = activity.begin();
+        let request = activity.begin(Version::HTTP_2);
         let idle = tokio::time::timeout(limit * 4, activity.idle_for(limit));
         assert!(idle.await.is_err(), "a request in flight: not idle");
         drop(request);
@@ -110,5 +124,14 @@ mod tests {
             Instant::now() >= ended + limit,
             "idle a whole limit after the answer"
         );
+    }
+
+    #[tokio::test]
+    async fn after_an_http1_request_the_idle_time_is_left_to_hyper() {
+        let activity = Activity::new();
+        let limit = Duration::from_millis(50);
+        drop(activity.begin(Version::HTTP_11));
+        let idle = tokio::time::timeout(limit * 4, activity.idle_for(limit));
+        assert!(idle.await.is_err(), "never idle here");
     }
 }

@@ -1,6 +1,6 @@
 //! Serving connections: HTTP/1.1 and HTTP/2 over cleartext (h2c with prior knowledge) on the
-//! same listener, told apart by their first bytes ([`protocol`]), through hyper's connection
-//! builders, with what `axum::serve` does not offer:
+//! same listener, through hyper-util's automatic connection builder (it reads the first bytes:
+//! the HTTP/2 connection preface, or HTTP/1.1), with what `axum::serve` does not offer:
 //!
 //! - a header timeout (`[server] header_timeout`): a connection must say which protocol it
 //!   speaks, and an HTTP/1.1 connection deliver a request's headers, within it, counted from
@@ -18,7 +18,6 @@
 //! of the requests that have one, on either protocol.
 
 mod idle;
-mod protocol;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,12 +25,12 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 use idle::{Activity, Tracked};
-use protocol::Protocol;
 
 /// The most requests in flight at once on one HTTP/2 connection.
 pub const H2_STREAMS: u32 = 128;
@@ -57,7 +56,7 @@ pub(crate) async fn serve(
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, closed) = watch::channel(false);
-    let builders = Arc::new(Builders::new(&limits));
+    let connections = Arc::new(Connections::new(&limits));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -80,14 +79,10 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (router, builders, closed) = (router.clone(), builders.clone(), closed.clone());
+        let (router, connections, closed) = (router.clone(), connections.clone(), closed.clone());
         tokio::spawn(async move {
             crate::metrics::record_connection(true);
-            match protocol::sniff(&stream, builders.header_timeout).await {
-                Some(Protocol::Http1) => builders.http1(stream, router, closed).await,
-                Some(Protocol::Http2) => builders.http2(stream, router, closed).await,
-                None => {}
-            }
+            connections.serve(stream, router, closed).await;
             crate::metrics::record_connection(false);
             drop(permit);
         });
@@ -107,61 +102,40 @@ pub(crate) async fn serve(
     }
 }
 
-/// The connection builders of both protocols, configured once.
-struct Builders {
-    http1: hyper::server::conn::http1::Builder,
-    http2: hyper::server::conn::http2::Builder<TokioExecutor>,
+/// The connection builder of both protocols, configured once.
+struct Connections {
+    builder: auto::Builder<TokioExecutor>,
     header_timeout: Duration,
 }
 
-impl Builders {
+impl Connections {
     fn new(limits: &ConnectionLimits) -> Self {
-        let mut http1 = hyper::server::conn::http1::Builder::new();
-        http1
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
             .keep_alive(true);
-        let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-        http2
+        builder
+            .http2()
             .timer(TokioTimer::new())
             .max_concurrent_streams(H2_STREAMS);
         Self {
-            http1,
-            http2,
+            builder,
             header_timeout: limits.header_timeout,
         }
     }
 
-    /// Serves an HTTP/1.1 connection until it closes, or after its request in flight once
-    /// the server stops.
-    async fn http1(&self, stream: TcpStream, router: Router, mut closed: watch::Receiver<bool>) {
-        let service = TowerToHyperService::new(router);
-        let connection = self.http1.serve_connection(TokioIo::new(stream), service);
-        tokio::pin!(connection);
-        let mut stopping = false;
-        loop {
-            tokio::select! {
-                _ = connection.as_mut() => break,
-                changed = closed.changed(), if !stopping => {
-                    stopping = true;
-                    if changed.is_ok() {
-                        connection.as_mut().graceful_shutdown();
-                    }
-                }
-            }
-        }
-    }
-
-    /// Serves an HTTP/2 connection until it closes: after its requests in flight once the
-    /// server stops, or once idle for the header timeout (then within another one, whatever
+    /// Serves a connection until it closes: after its requests in flight once the server
+    /// stops, or once idle for the header timeout ([`idle`]; then within another one, whatever
     /// the client does).
-    async fn http2(&self, stream: TcpStream, router: Router, mut closed: watch::Receiver<bool>) {
+    async fn serve(&self, stream: TcpStream, router: Router, mut closed: watch::Receiver<bool>) {
         let activity = Activity::new();
         let service = Tracked {
             inner: TowerToHyperService::new(router),
             activity: activity.clone(),
         };
-        let connection = self.http2.serve_connection(TokioIo::new(stream), service);
+        let connection = self.builder.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(connection);
         let (mut stopping, mut idle) = (false, false);
         let give_up = tokio::time::sleep(Duration::MAX);

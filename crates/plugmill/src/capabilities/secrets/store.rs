@@ -29,11 +29,18 @@ const LIST: &str = "SELECT name FROM plugmill_secrets
 /// The most names `list` returns.
 pub const MAX_LISTED: i64 = 10_000;
 
-/// SQLite spells numbered parameters `?N`.
-#[cfg(feature = "sqlite")]
-fn sqlite(sql: &'static str) -> sqlx::AssertSqlSafe<String> {
-    // Derived from the constants above only: no input reaches the text.
-    sqlx::AssertSqlSafe(sql.replace('$', "?"))
+/// Runs `$body` with `$pool` bound to the pool of whichever backend `$either` is. The
+/// statements are the same text on both (numbered `$N` parameters and `ON CONFLICT ... DO
+/// UPDATE` are understood by PostgreSQL and by SQLite); only the pool's type differs.
+macro_rules! on_either {
+    ($either:expr, $pool:ident => $body:expr) => {
+        match $either {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres($pool) => $body,
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite($pool) => $body,
+        }
+    };
 }
 
 /// One row's place: tenant, plugin, name.
@@ -76,9 +83,12 @@ impl Store {
         self.ready
             .get_or_try_init(|| async {
                 match &self.pool {
+                    // The one place the backends differ: two PostgreSQL servers creating the
+                    // table at once can clash (`CREATE TABLE IF NOT EXISTS` is not atomic
+                    // there), so they take turns under an advisory lock; SQLite has no such
+                    // lock and needs none, as it runs one write at a time on its file.
                     #[cfg(feature = "postgres")]
                     Pool::Postgres(pool) => {
-                        // Servers starting together create the table once.
                         let mut tx = pool.begin().await?;
                         sqlx::query("SELECT pg_advisory_xact_lock(7349284402)")
                             .execute(&mut *tx)
@@ -97,26 +107,14 @@ impl Store {
     /// The key id and sealed value of `row`, if set.
     pub async fn get(&self, row: Row<'_>) -> Result<Option<(String, String)>, sqlx::Error> {
         self.ready().await?;
-        match &self.pool {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => {
-                sqlx::query_as(GET)
-                    .bind(row.tenant)
-                    .bind(row.plugin)
-                    .bind(row.name)
-                    .fetch_optional(pool)
-                    .await
-            }
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => {
-                sqlx::query_as(sqlite(GET))
-                    .bind(row.tenant)
-                    .bind(row.plugin)
-                    .bind(row.name)
-                    .fetch_optional(pool)
-                    .await
-            }
-        }
+        on_either!(&self.pool, pool => {
+            sqlx::query_as(GET)
+                .bind(row.tenant)
+                .bind(row.plugin)
+                .bind(row.name)
+                .fetch_optional(pool)
+                .await
+        })
     }
 
     /// Sets `row` to the value `sealed` by key `key_id`.
@@ -125,82 +123,46 @@ impl Store {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        match &self.pool {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => {
-                sqlx::query(PUT)
-                    .bind(row.tenant)
-                    .bind(row.plugin)
-                    .bind(row.name)
-                    .bind(key_id)
-                    .bind(sealed)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-            }
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => {
-                sqlx::query(sqlite(PUT))
-                    .bind(row.tenant)
-                    .bind(row.plugin)
-                    .bind(row.name)
-                    .bind(key_id)
-                    .bind(sealed)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-            }
-        }
-        Ok(())
+        on_either!(&self.pool, pool => {
+            sqlx::query(PUT)
+                .bind(row.tenant)
+                .bind(row.plugin)
+                .bind(row.name)
+                .bind(key_id)
+                .bind(sealed)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
     }
 
     /// Deletes `row`; whether it existed.
     pub async fn delete(&self, row: Row<'_>) -> Result<bool, sqlx::Error> {
         self.ready().await?;
-        let affected = match &self.pool {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => sqlx::query(DELETE)
+        let affected = on_either!(&self.pool, pool => {
+            sqlx::query(DELETE)
                 .bind(row.tenant)
                 .bind(row.plugin)
                 .bind(row.name)
                 .execute(pool)
                 .await?
-                .rows_affected(),
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => sqlx::query(sqlite(DELETE))
-                .bind(row.tenant)
-                .bind(row.plugin)
-                .bind(row.name)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        };
+                .rows_affected()
+        });
         Ok(affected > 0)
     }
 
     /// The names `plugin` keeps for `tenant`, sorted.
     pub async fn list(&self, tenant: &str, plugin: &str) -> Result<Vec<String>, sqlx::Error> {
         self.ready().await?;
-        let rows: Vec<(String,)> = match &self.pool {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => {
-                sqlx::query_as(LIST)
-                    .bind(tenant)
-                    .bind(plugin)
-                    .bind(MAX_LISTED)
-                    .fetch_all(pool)
-                    .await?
-            }
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => {
-                sqlx::query_as(sqlite(LIST))
-                    .bind(tenant)
-                    .bind(plugin)
-                    .bind(MAX_LISTED)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let rows: Vec<(String,)> = on_either!(&self.pool, pool => {
+            sqlx::query_as(LIST)
+                .bind(tenant)
+                .bind(plugin)
+                .bind(MAX_LISTED)
+                .fetch_all(pool)
+                .await?
+        });
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 }

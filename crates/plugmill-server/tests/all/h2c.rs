@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use plugmill_server::Server;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 
-use super::{claims, deployment, hs256, hs256_auth, options, start, wait_ready, TENANT};
+use super::{
+    claims, hs256, hs256_auth, past_the_cap_a_call_waits_until_one_closes, raw_client, Fixture,
+    TENANT,
+};
 
 const SECRET: &str = "an-h2c-test-secret-of-at-least-32-bytes";
 
@@ -43,39 +43,20 @@ async fn silent_client(address: String, how: Silent, patience: Duration) -> Opti
     // A HEADERS frame of stream 1 without END_HEADERS: one header (`:method: GET`), and a
     // CONTINUATION that never comes.
     const HALF_HEADERS: &[u8] = &[0, 0, 1, 1, 0, 0, 0, 0, 1, 0x82];
-    let mut stream = TcpStream::connect(&address).await.unwrap();
-    let opened = Instant::now();
     let sent: Vec<u8> = match how {
         Silent::HalfPreface => PREFACE[..16].to_vec(),
         Silent::AfterPreface => [PREFACE, SETTINGS].concat(),
         Silent::HalfHeaders => [PREFACE, SETTINGS, HALF_HEADERS].concat(),
     };
-    stream.write_all(&sent).await.unwrap();
-    let mut answer = Vec::new();
-    let closed = tokio::time::timeout(patience, async {
-        // Read (and drop) what the server sends until it closes the connection.
-        let mut chunk = [0u8; 1024];
-        loop {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&chunk[..n]),
-            }
-        }
-    })
-    .await;
-    closed.ok().map(|()| opened.elapsed())
+    let closed = raw_client(address, sent, None, patience).await;
+    closed.map(|(_, after)| after)
 }
 
 #[tokio::test]
 async fn routes_and_the_seed_endpoint_answer_over_h2c_beside_http1() {
-    let dir = deployment(
-        &hs256_auth(SECRET),
-        &[("fixture.wasm", test_plugins::HTTP_FIXTURE)],
-    );
-    let server = Server::assemble(options(&dir), None).await.unwrap();
-    let (url, stop, task) = start(server).await;
     let h2 = h2_client(Duration::from_secs(30));
-    wait_ready(&h2, &url).await;
+    let served = Fixture::serve(&hs256_auth(SECRET), &h2).await;
+    let url = &served.url;
     let token = hs256(SECRET, &claims(TENANT, &["admin-user"]));
 
     let response = h2
@@ -144,19 +125,15 @@ async fn routes_and_the_seed_endpoint_answer_over_h2c_beside_http1() {
         .unwrap();
     assert_eq!(response.version(), reqwest::Version::HTTP_11);
     assert_eq!(response.status(), 200);
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
 async fn over_h2c_bodies_are_bounded_and_silent_connections_are_closed() {
     let config = "[server]\nheader_timeout = \"1s\"\nbody_timeout = \"1s\"\nmax_body = \"1 KiB\"\n";
-    let dir = deployment(config, &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
-    let server = Server::assemble(options(&dir), None).await.unwrap();
-    let (url, stop, task) = start(server).await;
     let h2 = h2_client(Duration::from_secs(10));
-    wait_ready(&h2, &url).await;
-    let address = url.trim_start_matches("http://").to_string();
+    let served = Fixture::serve(config, &h2).await;
+    let (url, address) = (&served.url, &served.address);
 
     let response = h2
         .post(format!("{url}/fixture/echo"))
@@ -217,56 +194,25 @@ async fn over_h2c_bodies_are_bounded_and_silent_connections_are_closed() {
             "{how:?} closed after {after:?}"
         );
     }
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
 async fn the_connection_cap_counts_h2c_connections() {
     let config = "[server]\nmax_connections = 3\nheader_timeout = \"1s\"\n";
-    let dir = deployment(config, &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
-    let server = Server::assemble(options(&dir), None).await.unwrap();
-    let (url, stop, task) = start(server).await;
-    wait_ready(&h2_client(Duration::from_secs(10)), &url).await;
-    // Let the readiness client's connection go idle and be closed.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let address = url.trim_start_matches("http://").to_string();
-    let silent: Vec<_> = (0..3)
-        .map(|_| {
+    let served = Fixture::serve(config, &h2_client(Duration::from_secs(10))).await;
+    past_the_cap_a_call_waits_until_one_closes(
+        &served,
+        3,
+        |address| {
             tokio::spawn(silent_client(
-                address.clone(),
+                address,
                 Silent::AfterPreface,
                 Duration::from_secs(8),
             ))
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let waited = h2_client(Duration::from_millis(400))
-        .post(format!("{url}/fixture/echo"))
-        .json(&json!({}))
-        .send()
-        .await;
-    assert!(
-        waited.is_err(),
-        "three connections open: the fourth waits: {waited:?}"
-    );
-    let served = h2_client(Duration::from_secs(8))
-        .post(format!("{url}/fixture/echo"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        served.status(),
-        200,
-        "served once the idle ones were closed"
-    );
-    for client in silent {
-        assert!(
-            client.await.unwrap().is_some(),
-            "each idle connection was closed"
-        );
-    }
-    stop.send(()).unwrap();
-    task.await.unwrap();
+        },
+        h2_client,
+    )
+    .await;
+    served.stop().await;
 }

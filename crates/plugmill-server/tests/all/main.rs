@@ -20,6 +20,7 @@ use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::oneshot;
 
 /// The tenant the `miru` test plugin hard-codes.
@@ -117,6 +118,120 @@ pub async fn start(server: Server) -> (String, oneshot::Sender<()>, tokio::task:
     (url, stop, task)
 }
 
+/// The `fixture` test plugin served under `config` on a free loopback port, until
+/// [`Fixture::stop`].
+pub struct Fixture {
+    /// The server's base URL.
+    pub url: String,
+    /// The server's address, for raw connections.
+    pub address: String,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: TempDir,
+}
+
+impl Fixture {
+    /// Serves the `fixture` plugin under `config`, once `client` finds the server ready.
+    pub async fn serve(config: &str, client: &reqwest::Client) -> Self {
+        let dir = deployment(config, &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
+        let server = Server::assemble(options(&dir), None).await.unwrap();
+        let (url, stop, task) = start(server).await;
+        wait_ready(client, &url).await;
+        let address = url.trim_start_matches("http://").to_string();
+        Self {
+            url,
+            address,
+            stop,
+            task,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap();
+    }
+}
+
+/// Opens a raw TCP connection to `address`, sends `first`, then (with `trickle`) a space
+/// every period, and holds it open; resolves to what the server sent before it closed the
+/// connection and how long that took, or `None` if it was still open after `patience`.
+pub async fn raw_client(
+    address: String,
+    first: Vec<u8>,
+    trickle: Option<Duration>,
+    patience: Duration,
+) -> Option<(String, Duration)> {
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let opened = std::time::Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = tokio::spawn(async move {
+        if writer.write_all(&first).await.is_ok() {
+            while let Some(period) = trickle {
+                tokio::time::sleep(period).await;
+                if writer.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        }
+        // Keep the writing half open until the test ends.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(writer);
+    });
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(patience, reader.read_to_end(&mut answer)).await;
+    writing.abort();
+    closed.ok().map(|_| {
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            opened.elapsed(),
+        )
+    })
+}
+
+/// Past the connection cap: with `cap` connections opened by `hold` (each resolving once the
+/// server closed it), a call from a `client` waits (no answer within 400 ms), then is served
+/// once the server closed the held ones, and each was closed.
+pub async fn past_the_cap_a_call_waits_until_one_closes<T: std::fmt::Debug + Send + 'static>(
+    served: &Fixture,
+    cap: usize,
+    hold: impl Fn(String) -> tokio::task::JoinHandle<Option<T>>,
+    client: impl Fn(Duration) -> reqwest::Client,
+) {
+    // Let the readiness client's connection go idle and be closed.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let held: Vec<_> = (0..cap).map(|_| hold(served.address.clone())).collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let url = &served.url;
+    let waited = client(Duration::from_millis(400))
+        .post(format!("{url}/fixture/echo"))
+        .json(&json!({}))
+        .send()
+        .await;
+    assert!(
+        waited.is_err(),
+        "{cap} connections open: one more waits: {waited:?}"
+    );
+    let answer = client(Duration::from_secs(8))
+        .post(format!("{url}/fixture/echo"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "served once the held ones were closed"
+    );
+    for connection in held {
+        assert!(
+            connection.await.unwrap().is_some(),
+            "each held connection was closed"
+        );
+    }
+}
+
 /// Waits until the server at `url` answers `/readyz` with 200.
 pub async fn wait_ready(client: &reqwest::Client, url: &str) {
     for _ in 0..200 {
@@ -203,12 +318,17 @@ pub struct Api {
 }
 
 impl Api {
-    /// A client of the server at `url`, once it is ready.
-    pub async fn ready(url: &str) -> Self {
-        let client = reqwest::Client::builder()
+    /// The client [`Api::ready`] uses.
+    pub fn ready_client() -> reqwest::Client {
+        reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A client of the server at `url`, once it is ready.
+    pub async fn ready(url: &str) -> Self {
+        let client = Self::ready_client();
         wait_ready(&client, url).await;
         Self {
             client,

@@ -4,12 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use plugmill_server::Server;
 use serde_json::json;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 
-use super::{deployment, options, start, Api};
+use super::{past_the_cap_a_call_waits_until_one_closes, raw_client, Api, Fixture};
 
 /// What a slow client sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,56 +25,22 @@ enum Slow {
 /// it closed the connection, and how long that took (or `None` if it was still open after
 /// `patience`).
 async fn slow_client(address: String, how: Slow, patience: Duration) -> Option<(String, Duration)> {
-    let stream = TcpStream::connect(&address).await.unwrap();
-    let opened = Instant::now();
-    let (mut reader, mut writer) = stream.into_split();
     let headers = "POST /fixture/echo HTTP/1.1\r\nHost: plugmill\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
-    let writing = tokio::spawn(async move {
-        match how {
-            Slow::HalfHeaders => {
-                let _ = writer
-                    .write_all(b"POST /fixture/echo HTTP/1.1\r\nHost: plug")
-                    .await;
-            }
-            Slow::HeadersWithoutBody => {
-                let _ = writer.write_all(headers.as_bytes()).await;
-            }
-            Slow::TrickledBody => {
-                if writer.write_all(headers.as_bytes()).await.is_ok() {
-                    loop {
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        if writer.write_all(b" ").await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-            Slow::Silence => {}
-        }
-        // Keep the writing half open until the test ends.
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        drop(writer);
-    });
-    let mut answer = Vec::new();
-    let closed = tokio::time::timeout(patience, reader.read_to_end(&mut answer)).await;
-    writing.abort();
-    closed.ok().map(|_| {
-        (
-            String::from_utf8_lossy(&answer).into_owned(),
-            opened.elapsed(),
-        )
-    })
+    let (first, trickle): (&[u8], _) = match how {
+        Slow::HalfHeaders => (b"POST /fixture/echo HTTP/1.1\r\nHost: plug", None),
+        Slow::HeadersWithoutBody => (headers.as_bytes(), None),
+        Slow::TrickledBody => (headers.as_bytes(), Some(Duration::from_millis(500))),
+        Slow::Silence => (b"", None),
+    };
+    raw_client(address, first.to_vec(), trickle, patience).await
 }
 
 #[tokio::test]
 async fn slow_clients_are_closed_by_timeouts_and_a_normal_client_keeps_its_answers() {
     // Four plugin calls at once: if a trickled body held one, normal calls would get 503.
     let config = "[server]\nheader_timeout = \"1s\"\nbody_timeout = \"2s\"\nmax_concurrency = 4\n";
-    let dir = deployment(config, &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
-    let server = Server::assemble(options(&dir), None).await.unwrap();
-    let (url, stop, task) = start(server).await;
-    Api::ready(&url).await;
-    let address = url.trim_start_matches("http://").to_string();
+    let served = Fixture::serve(config, &Api::ready_client()).await;
+    let (url, address) = (&served.url, &served.address);
 
     let patience = Duration::from_secs(8);
     let mut slow = Vec::new();
@@ -142,63 +105,25 @@ async fn slow_clients_are_closed_by_timeouts_and_a_normal_client_keeps_its_answe
             }
         }
     }
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
 async fn past_the_connection_cap_clients_wait_until_a_timeout_frees_a_place() {
     let config = "[server]\nmax_connections = 5\nheader_timeout = \"1s\"\n";
-    let dir = deployment(config, &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
-    let server = Server::assemble(options(&dir), None).await.unwrap();
-    let (url, stop, task) = start(server).await;
-    Api::ready(&url).await;
-    // Let the readiness client's connection go idle and be closed.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let address = url.trim_start_matches("http://").to_string();
-    let silent: Vec<_> = (0..5)
-        .map(|_| {
-            tokio::spawn(slow_client(
-                address.clone(),
-                Slow::Silence,
-                Duration::from_secs(5),
-            ))
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let client = |timeout: Duration| {
-        reqwest::Client::builder()
-            .timeout(timeout)
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap()
-    };
-    let waited = client(Duration::from_millis(400))
-        .post(format!("{url}/fixture/echo"))
-        .json(&json!({}))
-        .send()
-        .await;
-    assert!(
-        waited.is_err(),
-        "five connections open: the sixth waits: {waited:?}"
-    );
-    let served = client(Duration::from_secs(5))
-        .post(format!("{url}/fixture/echo"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        served.status(),
-        200,
-        "served once the silent ones were closed"
-    );
-    for client in silent {
-        assert!(
-            client.await.unwrap().is_some(),
-            "each silent connection was closed"
-        );
-    }
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    let served = Fixture::serve(config, &Api::ready_client()).await;
+    past_the_cap_a_call_waits_until_one_closes(
+        &served,
+        5,
+        |address| tokio::spawn(slow_client(address, Slow::Silence, Duration::from_secs(5))),
+        |timeout| {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap()
+        },
+    )
+    .await;
+    served.stop().await;
 }

@@ -30,17 +30,10 @@ async fn call(
         .await
         .remove(0);
     let value = outcome.result.as_mut().expect("the hook runs").remove(0);
-    match value {
-        Value::Object(mut result) if result.contains_key("ok") => {
-            let ok = result.remove("ok").unwrap();
-            Ok(match ok {
-                Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
-                other => other,
-            })
-        }
-        Value::Object(result) => Err(result["err"].as_str().unwrap().to_string()),
-        other => panic!("not a result: {other}"),
-    }
+    super::hook_result(value).map(|ok| match ok {
+        Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        other => other,
+    })
 }
 
 /// What every storage must do, for tenants `a` and `b`.
@@ -171,12 +164,7 @@ async fn bad_documents_settings_are_configuration_errors() {
             "is not a content type pattern",
         ),
     ] {
-        let config = HostConfig::parse(text, "plugmill.toml").unwrap();
-        let error = match super::builder().config(&config) {
-            Ok(builder) => builder.build().err().map(|e| e.to_string()),
-            Err(error) => Some(error.to_string()),
-        };
-        let error = error.unwrap_or_else(|| panic!("{text} was accepted"));
+        let error = super::config_error(text);
         assert!(error.contains(says), "{text}: {error}");
     }
 }

@@ -367,12 +367,7 @@ async fn bad_rules_are_configuration_errors() {
         ),
         ("[http]\nmax_response = 0\n", "[http] max_response:"),
     ] {
-        let config = HostConfig::parse(text, "plugmill.toml").unwrap();
-        let error = match super::builder().config(&config) {
-            Ok(builder) => builder.build().err().map(|e| e.to_string()),
-            Err(error) => Some(error.to_string()),
-        };
-        let error = error.unwrap_or_else(|| panic!("{text} was accepted"));
+        let error = super::config_error(text);
         assert!(error.contains(says), "{text}: {error}");
     }
 }

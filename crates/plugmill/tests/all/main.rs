@@ -30,8 +30,10 @@ mod variables;
 use std::path::Path;
 use std::time::Duration;
 
+use plugmill::config::HostConfig;
 use plugmill::source::LocalDirectory;
 use plugmill::{LoadReport, ManagerBuilder, PluginManager};
+use serde_json::Value;
 use tempfile::TempDir;
 
 /// A directory holding the given plugin files under the given names (names decide load order).
@@ -77,4 +79,24 @@ pub fn rejection<'a>(report: &'a LoadReport, file: &str) -> &'a plugmill::Reject
         .iter()
         .find(|r| Path::new(&r.file).file_name().and_then(|n| n.to_str()) == Some(file))
         .unwrap_or_else(|| panic!("{file} was not rejected; rejected: {:#?}", report.rejected))
+}
+
+/// A WIT `result` a hook returned as JSON (`{"ok": ...}` or `{"err": "..."}`): the value or
+/// the error's text.
+pub fn hook_result(value: Value) -> Result<Value, String> {
+    match value {
+        Value::Object(mut result) if result.contains_key("ok") => Ok(result.remove("ok").unwrap()),
+        Value::Object(result) => Err(result["err"].as_str().unwrap().to_string()),
+        other => panic!("not a result: {other}"),
+    }
+}
+
+/// What the manager builder says of the configuration `text`, or a panic if it accepts it.
+pub fn config_error(text: &str) -> String {
+    let config = HostConfig::parse(text, "plugmill.toml").unwrap();
+    let error = match builder().config(&config) {
+        Ok(builder) => builder.build().err().map(|e| e.to_string()),
+        Err(error) => Some(error.to_string()),
+    };
+    error.unwrap_or_else(|| panic!("{text} was accepted"))
 }

@@ -64,12 +64,7 @@ async fn call(
         .into_iter()
         .find(|o| o.plugin == plugin)
         .expect("the plugin answered");
-    let value = outcome.result.expect("the hook runs").remove(0);
-    match value {
-        Value::Object(mut result) if result.contains_key("ok") => Ok(result.remove("ok").unwrap()),
-        Value::Object(result) => Err(result["err"].as_str().unwrap().to_string()),
-        other => panic!("not a result: {other}"),
-    }
+    super::hook_result(outcome.result.expect("the hook runs").remove(0))
 }
 
 async fn get(m: &PluginManager, tenant: &str, plugin: &str, name: &str) -> Option<String> {
@@ -308,12 +303,7 @@ async fn secrets_without_a_usable_key_are_configuration_errors() {
             "give one of `env` or `file`",
         ),
     ] {
-        let config = HostConfig::parse(text, "plugmill.toml").unwrap();
-        let error = match super::builder().config(&config) {
-            Ok(builder) => builder.build().err().map(|e| e.to_string()),
-            Err(error) => Some(error.to_string()),
-        };
-        let error = error.unwrap_or_else(|| panic!("{text} was accepted"));
+        let error = super::config_error(text);
         assert!(error.contains(says), "{text}: {error}");
         assert!(!error.contains("c2hvcnQ="));
     }

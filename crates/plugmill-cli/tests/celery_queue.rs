@@ -20,6 +20,7 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugmill-tasks/tests/python/seed_celery.py")
 }
 
+/// A Python that imports Celery, or `None` with the test's skip said on both outputs.
 fn celery_python() -> Option<PathBuf> {
     let venv =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/celery-venv/bin/python");
@@ -28,34 +29,40 @@ fn celery_python() -> Option<PathBuf> {
         .into_iter()
         .chain([venv, PathBuf::from("python3")])
         .collect();
-    candidates.into_iter().find(|python| {
+    let found = candidates.into_iter().find(|python| {
         Command::new(python)
             .args(["-c", "import celery"])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
-    })
+    });
+    if found.is_none() {
+        let skipped =
+            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv";
+        println!("{skipped}");
+        eprintln!("{skipped}");
+    }
+    found
+}
+
+/// The `[tasks] queue` URL of `deployment`.
+fn broker(deployment: &Deployment) -> String {
+    let config = std::fs::read_to_string(deployment.config()).unwrap();
+    config
+        .lines()
+        .find_map(|l| l.strip_prefix("queue = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_string()
 }
 
 #[test]
 fn plugmill_worker_celery_runs_the_seed_s_messages_from_env_slug_short() {
     let Some(python) = celery_python() else {
-        println!(
-            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
-        );
-        eprintln!(
-            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
-        );
         return;
     };
     let deployment = Deployment::new();
-    let config = std::fs::read_to_string(deployment.config()).unwrap();
-    let broker = config
-        .lines()
-        .find_map(|l| l.strip_prefix("queue = \""))
-        .and_then(|l| l.strip_suffix('"'))
-        .unwrap()
-        .to_string();
+    let broker = broker(&deployment);
     let slug = "plugmilltest";
     let queue = format!("{slug}_short");
     let id = format!("5b2c1f0e-0000-4000-8000-{:012}", std::process::id());
@@ -86,14 +93,8 @@ fn plugmill_worker_celery_runs_the_seed_s_messages_from_env_slug_short() {
     );
 
     let _worker = Process(
-        Command::new(env!("CARGO_BIN_EXE_plugmill"))
-            .args(["worker", "--celery"])
-            .env("PLUGMILL_CONFIG", deployment.config())
-            .env("PLUGMILL_PLUGINS", deployment.dir.path().join("plugins"))
-            .env("PLUGMILL_LOG", "warn")
-            .env("PLUGMILL_CACHE_DIR", deployment.dir.path().join("cache"))
-            .env("ENV_SLUG", slug)
-            .env_remove("PLUGMILL_QUEUE")
+        deployment
+            .command(&["worker", "--celery"], &[("ENV_SLUG", slug)])
             .spawn()
             .unwrap(),
     );
@@ -116,12 +117,6 @@ fn plugmill_worker_celery_runs_the_seed_s_messages_from_env_slug_short() {
 #[test]
 fn plugmill_serve_celery_publishes_post_plugin_tasks_a_python_celery_worker_runs() {
     let Some(python) = celery_python() else {
-        println!(
-            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
-        );
-        eprintln!(
-            "SKIPPED: no Python with Celery; scripts/test.sh installs it into target/celery-venv"
-        );
         return;
     };
     let deployment = Deployment::with(
@@ -133,13 +128,7 @@ fn plugmill_serve_celery_publishes_post_plugin_tasks_a_python_celery_worker_runs
         },
         &[("fixture", test_plugins::HTTP_FIXTURE)],
     );
-    let config = std::fs::read_to_string(deployment.config()).unwrap();
-    let broker = config
-        .lines()
-        .find_map(|l| l.strip_prefix("queue = \""))
-        .and_then(|l| l.strip_suffix('"'))
-        .unwrap()
-        .to_string();
+    let broker = broker(&deployment);
     let (_server, url) = deployment.serve();
     let body = json!({
         "path": "/fixture/process",

@@ -745,24 +745,9 @@ fn watch_never_stalls_on_a_fifo_and_stops_on_sigterm() {
         "{load}"
     );
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "watch did not stop on SIGTERM"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    common::sigterm(child.id());
+    let status = common::exit_within(&mut child, std::time::Duration::from_secs(20));
+    assert!(status.success(), "watch on SIGTERM: {status}");
 }
 
 /// `plugmill serve` on a free port; returns the child and its URL (read from stdout).
@@ -786,17 +771,9 @@ fn serve(dir: &Path, log: &str) -> (std::process::Child, String) {
 fn serve_finishes_the_requests_in_flight_on_sigterm_and_exits_zero() {
     let dir = plugin_dir(&[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
     let (mut child, url) = serve(dir.path(), "info");
+    common::wait_ready(&url);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
-    runtime.block_on(async {
-        for _ in 0..200 {
-            let ready = client.get(format!("{url}/readyz")).send().await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    });
     let in_flight = runtime.spawn({
         let (client, url) = (client.clone(), url.clone());
         async move {
@@ -813,27 +790,12 @@ fn serve_finishes_the_requests_in_flight_on_sigterm_and_exits_zero() {
         }
     });
     std::thread::sleep(std::time::Duration::from_millis(400));
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    common::sigterm(child.id());
     let (status, body) = runtime.block_on(in_flight).unwrap();
     assert_eq!(status, 200, "the request in flight completes: {body}");
     assert_eq!(body["waited_ms"], 1500);
-    let started = std::time::Instant::now();
-    let exit = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert!(exit.success(), "{exit}");
+    let exit = common::exit_within(&mut child, std::time::Duration::from_secs(20));
+    assert!(exit.success(), "serve on SIGTERM: {exit}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     let line = stderr
@@ -855,14 +817,8 @@ fn serve_finishes_the_requests_in_flight_on_sigterm_and_exits_zero() {
 fn task_list_pages_the_records_newest_first_and_filters_them() {
     let dir = plugin_dir(&[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
     let (mut child, url) = serve(dir.path(), "error");
+    common::wait_ready(&url);
     let client = reqwest::blocking::Client::new();
-    for _ in 0..200 {
-        let ready = client.get(format!("{url}/readyz")).send();
-        if ready.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     let mut ids = Vec::new();
     for _ in 0..3 {
         let record: Value = client
@@ -880,11 +836,7 @@ fn task_list_pages_the_records_newest_first_and_filters_them() {
         .send()
         .unwrap();
     assert_eq!(cancel_me.status(), 202);
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
+    common::sigterm(child.id());
     assert!(child.wait().unwrap().success());
 
     let plugins = dir.path().display().to_string();

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -95,7 +95,9 @@ impl Deployment {
         &self.vhost
     }
 
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+    /// `plugmill ARGS` on this deployment (its configuration, plugins and cache), with these
+    /// variables.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_plugmill"));
         command
             .args(args)
@@ -154,20 +156,20 @@ pub fn schema_url(schema: &str) -> String {
 
 /// The one value `sql` selects, as text.
 pub fn psql_value(sql: &str) -> String {
+    psql_run(&["-At"], sql)
+}
+
+/// Runs `sql` on the test database (stopping at the first error, which fails the test).
+pub fn psql(sql: &str) {
+    psql_run(&[], sql);
+}
+
+/// What `psql` with the `options` prints for `sql` on the test database.
+fn psql_run(options: &[&str], sql: &str) -> String {
     let output = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test"])
+        .args(options)
+        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
         .output()
         .expect("psql");
     assert!(
@@ -178,30 +180,8 @@ pub fn psql_value(sql: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
-pub fn psql(sql: &str) {
-    let output = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql");
-    assert!(
-        output.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn wait_ready(url: &str) {
+/// Waits until the server at `url` answers `/readyz` with 200, or panics after a minute.
+pub fn wait_ready(url: &str) {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         if let Ok(response) = ureq_get(&format!("{url}/readyz")) {
@@ -287,23 +267,32 @@ impl Drop for Process {
     }
 }
 
-/// Stops a process with SIGTERM and waits for it to exit (asserting it exits 0).
-pub fn terminate(mut process: Process) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &process.id().to_string()])
-        .status();
+/// Sends SIGTERM to the process `pid`.
+pub fn sigterm(pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success(), "kill -TERM {pid}");
+}
+
+/// How `child` exited, waiting for it for up to `limit` (a panic after that).
+pub fn exit_within(child: &mut Child, limit: Duration) -> ExitStatus {
     let started = Instant::now();
     loop {
-        if let Some(status) = process.0.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            return;
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(40),
-            "did not stop on SIGTERM"
-        );
+        assert!(started.elapsed() < limit, "did not exit within {limit:?}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Stops a process with SIGTERM and waits for it to exit (asserting it exits 0).
+pub fn terminate(mut process: Process) {
+    sigterm(process.id());
+    let status = exit_within(&mut process.0, Duration::from_secs(40));
+    assert!(status.success(), "exit status {status}");
 }
 
 pub fn plugins(dir: &Path) -> PathBuf {

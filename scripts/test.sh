@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test of the workspace, on a fresh machine with only Rust installed: installs the
 # wasm32-wasip2 target the test plugins are built for, starts the local PostgreSQL server and
-# RabbitMQ broker the database and task tests use when they are installed but not running, then
-# runs the tests. With python3 present it installs Python Celery into target/celery-venv.
+# RabbitMQ broker the database and task tests use when they are installed but not running,
+# installs Debian's chromium and chromium-driver for the console's browser tests, then runs
+# the tests. With python3 present it installs Python Celery into target/celery-venv.
 #
 # The database tests use PLUGMILL_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
@@ -21,6 +22,15 @@ if [[ -z "${PLUGMILL_TEST_POSTGRES:-}" ]] && command -v pg_isready >/dev/null \
             pg_isready -q -h 127.0.0.1 -p 5432 && break
             sleep 1
         done
+    fi
+fi
+
+# The console's browser tests drive Debian's headless Chromium over WebDriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "==> installing chromium and chromium-driver for the console's browser tests"
+    if ! apt-get install -y chromium chromium-driver >/dev/null 2>&1; then
+        apt-get update >/dev/null
+        apt-get install -y chromium chromium-driver >/dev/null
     fi
 fi
 

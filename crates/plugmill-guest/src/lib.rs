@@ -54,7 +54,9 @@ pub mod __private {
 }
 
 /// Names the server keeps for its own endpoints.
-pub const RESERVED_NAMES: [&str; 6] = ["plugin", "healthz", "readyz", "metrics", "tasks", "admin"];
+pub const RESERVED_NAMES: [&str; 7] = [
+    "plugin", "healthz", "readyz", "metrics", "tasks", "admin", "console",
+];
 
 /// Whether `name` is a plugin name plugmill accepts: 1 to 64 characters of lowercase ASCII
 /// letters, digits, `-` and `_`, starting with a letter, and not one of [`RESERVED_NAMES`].

@@ -13,8 +13,10 @@ pub(crate) enum Action {
     Cancel,
     /// A failed task's retry was asked for (`POST /tasks/{id}/retry`).
     Retry,
-    /// The plugins were reloaded through `POST /admin/reload`.
+    /// The plugins were reloaded (`POST /admin/reload`, the console's reload button).
     Reload,
+    /// An operator signed in to the console.
+    SignIn,
 }
 
 impl Action {
@@ -24,6 +26,7 @@ impl Action {
             Action::Cancel => "task.cancel",
             Action::Retry => "task.retry",
             Action::Reload => "admin.reload",
+            Action::SignIn => "console.sign_in",
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - `POST /tasks/{name}`, `GET /tasks`, `GET /tasks/{id}`, `POST /tasks/{id}/cancel`,
 //!   `POST /tasks/{id}/retry`: tasks,
 //!   each caller seeing its own tenant's only;
-//! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text), `POST /admin/reload`.
+//! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text), `POST /admin/reload`;
+//! - `/console`: the operator console (sign-in, plugins, live traffic, tasks).
 //!
 //! - [`config`]: `[server]` and `[auth]` of `plugmill.toml`, and the environment;
 //! - [`auth`]: bearer tokens: HS256 with a shared secret, RS256/ES256 with keys from a JWKS
@@ -22,6 +23,7 @@
 //! - `limits`: the body read first, then the server's and each tenant's calls at once;
 //! - `data`: the fields of a caller's data that are the server's;
 //! - `audit`: one log line per task submission, cancellation and admin action;
+//! - [`console`]: the operator console at `/console` (`[console]`);
 //! - `routes`, `middleware`, `state`: the router and what each request goes through.
 //!
 //! ```no_run
@@ -38,6 +40,7 @@
 pub mod auth;
 pub mod caller;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod metrics;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use plugmill::LoadReport;
+use plugmill::{CallObserver, FinishedCall, LoadReport};
 use plugmill_host::metrics::{CallMetrics, Metrics};
 use plugmill_host::{Host, HostOptions};
 use plugmill_tasks::Tasks;
@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::Verifier;
 use crate::config::ServerSettings;
+use crate::console::{ConsoleSettings, LiveStats};
 use crate::state::AppState;
 
 /// How long a failed first load waits before trying again.
@@ -33,11 +34,13 @@ impl Server {
     pub async fn assemble(mut options: HostOptions, listen: Option<&str>) -> anyhow::Result<Self> {
         let metrics = Metrics::install()?;
         crate::metrics::describe();
-        options.observer = Some(Arc::new(CallMetrics));
+        let live = Arc::new(LiveStats::new());
+        options.observer = Some(Arc::new(Observers(CallMetrics, live.clone())));
         let host = Arc::new(Host::assemble(&options)?);
         let settings = ServerSettings::from_config(host.config(), listen)?;
+        let console = ConsoleSettings::from_config(host.config())?;
         let verifier = Verifier::from_config(settings.auth.as_ref()).await?;
-        let state = AppState::new(host.clone(), verifier, settings, metrics);
+        let state = AppState::new(host.clone(), verifier, settings, metrics, (console, live));
         Ok(Self { host, state })
     }
 
@@ -59,7 +62,12 @@ impl Server {
     /// Loads the plugins and opens the task service (`[tasks]`: the records, the queue); the
     /// server is ready (`/readyz`, plugin calls) once both succeeded.
     pub async fn load(&self) -> anyhow::Result<LoadReport> {
-        let report = self.host.load().await?;
+        let report = self
+            .host
+            .load()
+            .await
+            .inspect_err(|e| self.state.console.loads.record("start", Err(format!("{e:#}"))))?;
+        self.state.console.loads.record("start", Ok(&report));
         for rejected in &report.rejected {
             tracing::warn!(%rejected, "plugin rejected");
         }
@@ -110,9 +118,14 @@ impl Server {
             });
         }
         let mut reloader = self.host.spawn_reloader();
+        let state = self.state.clone();
         tokio::spawn(async move {
-            // Reloads are logged and counted by the reloader; this keeps it running.
-            while reloader.next().await.is_some() {}
+            // Reloads are logged and counted by the reloader; the console shows the last.
+            while let Some(event) = reloader.next().await {
+                let trigger = format!("{:?}", event.trigger).to_lowercase();
+                let outcome = event.outcome.as_ref().map_err(|e| format!("{e:#}"));
+                state.console.loads.record(&trigger, outcome);
+            }
         });
         let limits = crate::connections::ConnectionLimits {
             header_timeout: self.state.settings.header_timeout,
@@ -156,5 +169,15 @@ impl Server {
         } else {
             tracing::warn!(%address, "listening with no [auth] section and [server] allow_unauthenticated = true: anyone who can reach this address is the operator: calls every plugin without claims, queues tasks, and reads and cancels every tenant's task records");
         }
+    }
+}
+
+/// The call observers of a server: the Prometheus metrics and the console's live window.
+struct Observers(CallMetrics, Arc<LiveStats>);
+
+impl CallObserver for Observers {
+    fn call_finished(&self, call: &FinishedCall<'_>) {
+        self.0.call_finished(call);
+        self.1.call_finished(call);
     }
 }

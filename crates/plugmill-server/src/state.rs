@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use crate::auth::Verifier;
 use crate::caller::Callers;
 use crate::config::ServerSettings;
+use crate::console::Console;
 use crate::limits::TenantGate;
 
 /// The state of a server, shared by its handlers.
@@ -30,6 +31,8 @@ pub(crate) struct Inner {
     pub(crate) tenants: Arc<TenantGate>,
     /// The task service, opened once the plugins are loaded.
     pub(crate) tasks: OnceLock<Arc<Tasks>>,
+    /// The operator console's sessions, live window and load log.
+    pub(crate) console: Console,
     /// Set once the plugins are loaded.
     ready: AtomicBool,
 }
@@ -40,11 +43,13 @@ impl AppState {
         verifier: Verifier,
         settings: ServerSettings,
         metrics: Arc<Metrics>,
+        console: crate::console::ConsoleParts,
     ) -> Self {
         let authorization = host.manager().capability::<Authorization>();
         let callers = Callers::new(verifier, authorization.as_deref(), &settings);
         let calls = Semaphore::new(settings.max_concurrency);
         let tenants = TenantGate::new(settings.tenant_max_concurrency);
+        let console = Console::new(console.0, console.1, authorization.as_deref());
         Self(Arc::new(Inner {
             host,
             callers,
@@ -53,6 +58,7 @@ impl AppState {
             calls,
             tenants,
             tasks: OnceLock::new(),
+            console,
             ready: AtomicBool::new(false),
         }))
     }

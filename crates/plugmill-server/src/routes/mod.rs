@@ -50,6 +50,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/admin/reload", post(ops::admin_reload))
+        .merge(crate::console::router(&state))
         .merge(task_reads)
         .merge(plugin_calls)
         .fallback(not_found)
@@ -85,6 +86,6 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     plugmill::config::values::shorten(text)
 }

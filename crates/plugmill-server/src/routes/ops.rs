@@ -67,6 +67,7 @@ pub(super) async fn admin_reload(
     let response = match outcome {
         Ok(report) => {
             audit::record(Action::Reload, &admin, "plugins", "ok");
+            state.console.loads.record("admin", Ok(&report));
             Json(json!({
                 "plugins": report.loaded,
                 "rejected": report.rejected,
@@ -78,6 +79,7 @@ pub(super) async fn admin_reload(
         }
         Err(error) => {
             audit::record(Action::Reload, &admin, "plugins", "failed");
+            state.console.loads.record("admin", Err(format!("{error:#}")));
             tracing::error!(error = format!("{error:#}"), "the reload failed");
             ApiError::Internal(
                 "the reload failed; the current plugins keep serving (the server's log has the details)".into(),

@@ -60,9 +60,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// Sections of the file that belong to the front ends: the server (`[server]`, `[auth]`) and
-/// the task queue and workers (`[tasks]`, `[task_types]`).
-pub const FRONT_END_SECTIONS: &[&str] = &["server", "auth", "tasks", "task_types"];
+/// Sections of the file that belong to the front ends: the server (`[server]`, `[auth]`,
+/// `[console]`) and the task queue and workers (`[tasks]`, `[task_types]`).
+pub const FRONT_END_SECTIONS: &[&str] = &["server", "auth", "tasks", "task_types", "console"];
 
 /// The sections the core reads.
 const CORE_SECTIONS: &[&str] = &["limits", "loading", "trust", "plugins"];

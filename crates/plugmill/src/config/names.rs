@@ -4,8 +4,10 @@
 use super::values::shorten;
 
 /// Names the server and its endpoints use (`/plugin`, `/healthz`, `/readyz`, `/metrics`,
-/// `/tasks/...`, `/admin/...`): no plugin may take one, since its routes would sit under it.
-pub const RESERVED_NAMES: &[&str] = &["plugin", "healthz", "readyz", "metrics", "tasks", "admin"];
+/// `/tasks/...`, `/admin/...`, `/console/...`): no plugin may take one, since its routes would sit under it.
+pub const RESERVED_NAMES: &[&str] = &[
+    "plugin", "healthz", "readyz", "metrics", "tasks", "admin", "console",
+];
 
 /// Longest plugin name accepted.
 pub const MAX_NAME_LEN: usize = 64;

@@ -86,27 +86,50 @@ impl Browser {
     }
 
     async fn text(&self, css: &str) -> String {
-        self.client()
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
-            .text()
-            .await
-            .unwrap()
+        match self.client().find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap(),
+            Err(error) => {
+                let url = self.client().current_url().await.unwrap();
+                let page = self.client().source().await.unwrap_or_default();
+                panic!("no `{css}` on {url}: {error}\n{page}")
+            }
+        }
     }
 
     async fn path(&self) -> String {
         self.client().current_url().await.unwrap().path().to_string()
     }
 
+    /// Clicks a button that submits a form, and waits for the page it leads to.
     async fn click(&self, css: &str) {
-        self.client()
+        let client = self.client();
+        client
+            .execute("window.__leaving = true;", vec![])
+            .await
+            .unwrap();
+        client
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no `{css}` to click: {e}"))
             .click()
             .await
             .unwrap();
+        for _ in 0..200 {
+            let arrived = client
+                .execute(
+                    "return window.__leaving !== true && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if arrived {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking `{css}` led to no new page");
     }
 
     async fn sign_in(&self, url: &str, token: &str) {
@@ -489,10 +512,19 @@ async fn a_disabled_console_serves_nothing_and_a_bad_console_section_is_refused(
         .body(axum::body::Body::empty())
         .unwrap();
     let response = server.router().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), 404);
+    let request = axum::http::Request::get("/nothing/here")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let elsewhere = server.router().oneshot(request).await.unwrap();
+    assert_eq!(
+        response.status(),
+        elsewhere.status(),
+        "answered as a path nothing is served at"
+    );
+    assert_ne!(response.status(), 200);
 
     for (section, expected) in [
-        ("session_ttl = \"0s\"", "[console] session_ttl"),
+        ("session_ttl = \"30 days\"", "[console] session_ttl"),
         ("role = \" \"", "[console] role"),
         ("colour = \"blue\"", "colour"),
     ] {

@@ -62,11 +62,12 @@ impl Server {
     /// Loads the plugins and opens the task service (`[tasks]`: the records, the queue); the
     /// server is ready (`/readyz`, plugin calls) once both succeeded.
     pub async fn load(&self) -> anyhow::Result<LoadReport> {
-        let report = self
-            .host
-            .load()
-            .await
-            .inspect_err(|e| self.state.console.loads.record("start", Err(format!("{e:#}"))))?;
+        let report = self.host.load().await.inspect_err(|e| {
+            self.state
+                .console
+                .loads
+                .record("start", Err(format!("{e:#}")))
+        })?;
         self.state.console.loads.record("start", Ok(&report));
         for rejected in &report.rejected {
             tracing::warn!(%rejected, "plugin rejected");

@@ -69,6 +69,9 @@ impl Series {
     }
 }
 
+/// One series' calls and p99 latency in each second of a snapshot.
+type Points = (Vec<u64>, Vec<Option<f64>>);
+
 /// Instances calls ran on in one second: stock, instantiated, warm.
 type InstanceSecond = (u64, [u64; 3]);
 
@@ -254,7 +257,7 @@ impl LiveStats {
         let width = seconds as usize;
         let mut total_per_second = vec![0u64; width];
         let mut series = Vec::new();
-        let mut drawn: Vec<(Vec<u64>, Vec<Option<f64>>)> = Vec::new();
+        let mut drawn: Vec<Points> = Vec::new();
         {
             let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
             for (plugin, functions) in all.iter_mut() {
@@ -274,7 +277,9 @@ impl LiveStats {
                             *sum += u64::from(n);
                         }
                         let mut one = [0u64; LATENCY_BUCKETS];
-                        for ((sum, own), n) in histogram.iter_mut().zip(one.iter_mut()).zip(second.latency) {
+                        for ((sum, own), n) in
+                            histogram.iter_mut().zip(one.iter_mut()).zip(second.latency)
+                        {
                             *sum += u64::from(n);
                             *own = u64::from(n);
                         }
@@ -318,8 +323,7 @@ impl LiveStats {
                 .then_with(|| series[*a].plugin.cmp(&series[*b].plugin))
                 .then_with(|| series[*a].function.cmp(&series[*b].function))
         });
-        let mut drawn: Vec<Option<(Vec<u64>, Vec<Option<f64>>)>> =
-            drawn.into_iter().map(Some).collect();
+        let mut drawn: Vec<Option<Points>> = drawn.into_iter().map(Some).collect();
         let mut series: Vec<Option<SeriesSnapshot>> = series.into_iter().map(Some).collect();
         let series: Vec<SeriesSnapshot> = order
             .iter()
@@ -352,10 +356,7 @@ impl LiveStats {
             now,
             seconds,
             total_calls: series.iter().map(|s| s.calls).sum(),
-            total_errors: series
-                .iter()
-                .map(|s| s.errors.values().sum::<u64>())
-                .sum(),
+            total_errors: series.iter().map(|s| s.errors.values().sum::<u64>()).sum(),
             total_per_second,
             series,
             instances,
@@ -375,7 +376,14 @@ mod tests {
             let outcome = if i < 3 { "trap" } else { "ok" };
             // 90 calls near 100 µs, 10 near 10 ms.
             let micros = if i < 90 { 100 } else { 10_000 };
-            live.record(start + (i as u64 % 2), "echo", "handle", outcome, micros, "stock");
+            live.record(
+                start + (i as u64 % 2),
+                "echo",
+                "handle",
+                outcome,
+                micros,
+                "stock",
+            );
         }
         live.record(start, "echo", "handle", "ok", 100, "instantiated");
         let snap = live.snapshot_at(start + 1, 60);
@@ -384,8 +392,16 @@ mod tests {
         let series = &snap.series[0];
         assert_eq!(series.errors.get("trap"), Some(&3));
         assert!((series.error_rate - 3.0 / 101.0).abs() < 1e-9);
-        assert_eq!(series.p50_ms, Some(0.128), "100 µs falls in the bucket under 128 µs");
-        assert_eq!(series.p99_ms, Some(16.384), "10 ms falls in the bucket under 16.384 ms");
+        assert_eq!(
+            series.p50_ms,
+            Some(0.128),
+            "100 µs falls in the bucket under 128 µs"
+        );
+        assert_eq!(
+            series.p99_ms,
+            Some(16.384),
+            "10 ms falls in the bucket under 16.384 ms"
+        );
         assert_eq!(snap.instances.stock, 100);
         assert_eq!(snap.instances.instantiated, 1);
         let hit = snap.instances.hit_rate.unwrap();
@@ -408,8 +424,15 @@ mod tests {
         let snap = live.snapshot_at(50, 10);
         assert_eq!(snap.series.len(), DRAWN_SERIES + 4);
         assert_eq!(snap.series[0].plugin, format!("p{}", DRAWN_SERIES + 3));
-        assert!(snap.series[..DRAWN_SERIES].iter().all(|s| s.per_second.is_some()));
-        assert!(snap.series[DRAWN_SERIES..].iter().all(|s| s.per_second.is_none()));
-        assert_eq!(snap.instances.hit_rate, None, "warm calls say nothing of a stock");
+        assert!(snap.series[..DRAWN_SERIES]
+            .iter()
+            .all(|s| s.per_second.is_some()));
+        assert!(snap.series[DRAWN_SERIES..]
+            .iter()
+            .all(|s| s.per_second.is_none()));
+        assert_eq!(
+            snap.instances.hit_rate, None,
+            "warm calls say nothing of a stock"
+        );
     }
 }

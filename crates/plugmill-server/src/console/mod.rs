@@ -2,7 +2,7 @@
 //! built into the binary, behind a session that the admin token or a bearer token with the
 //! operator role signs in to.
 //!
-//! - [`config`]: `[console]`;
+//! - `config`: `[console]`;
 //! - `session`: sign-in, the session cookie, the guard of every page and the cross-site
 //!   checks (Origin and CSRF token) of every state-changing request;
 //! - `live`: the rolling window of plugin calls the live page draws, fed by the call

@@ -44,7 +44,11 @@ pub(super) fn render(state: &AppState, template: &str, context: Value) -> Respon
         Ok(html) => Html(html).into_response(),
         Err(error) => {
             tracing::error!(%error, template, "a console page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page failed to render").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
         }
     }
 }
@@ -161,7 +165,14 @@ pub(super) async fn plugins(
                 routes: summary
                     .routes
                     .iter()
-                    .map(|r| format!("{} → {}", r.path, r.handler))
+                    .map(|r| {
+                        let task = if r.process_as_task {
+                            " (also a task)"
+                        } else {
+                            ""
+                        };
+                        format!("{} → {}{task}", r.path, r.handler)
+                    })
                     .collect(),
                 tasks: summary.tasks,
                 warnings: plugin.warnings().to_vec(),

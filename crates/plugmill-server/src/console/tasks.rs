@@ -32,7 +32,9 @@ pub(super) struct ListQuery {
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// A time the list starts before, as the records write theirs: `YYYY-MM-DDTHH:MM:SS`.
@@ -123,7 +125,10 @@ pub(super) async fn list(
                 Ok(page) => page,
                 Err(error) => {
                     tracing::error!(%error, "the console could not list task records");
-                    problems.push("the task records could not be read (the server's log has the details)".into());
+                    problems.push(
+                        "the task records could not be read (the server's log has the details)"
+                            .into(),
+                    );
                     plugmill_tasks::Page::default()
                 }
             },
@@ -170,7 +175,10 @@ pub(super) struct ShowQuery {
 fn said(done: &str) -> Option<(&'static str, &'static str)> {
     Some(match done {
         "cancelled" => ("ok", "Cancelled: the task will not run."),
-        "too-late" => ("warn", "Not cancelled: the task had already started or ended."),
+        "too-late" => (
+            "warn",
+            "Not cancelled: the task had already started or ended.",
+        ),
         "retried" => ("ok", "Queued again: the plugins that failed run once more."),
         "not-failed" => ("warn", "Not retried: only a FAILED task can be retried."),
         _ => return None,
@@ -254,7 +262,11 @@ pub(super) async fn cancel(
             return crate::error::ApiError::from(error).into_response();
         }
     };
-    let outcome = if done == "cancelled" { "ok" } else { "conflict" };
+    let outcome = if done == "cancelled" {
+        "ok"
+    } else {
+        "conflict"
+    };
     audit::record(Action::Cancel, caller, &id, outcome);
     Redirect::to(&format!("/console/tasks/{}?done={done}", encode(&id))).into_response()
 }

@@ -79,7 +79,10 @@ pub(super) async fn admin_reload(
         }
         Err(error) => {
             audit::record(Action::Reload, &admin, "plugins", "failed");
-            state.console.loads.record("admin", Err(format!("{error:#}")));
+            state
+                .console
+                .loads
+                .record("admin", Err(format!("{error:#}")));
             tracing::error!(error = format!("{error:#}"), "the reload failed");
             ApiError::Internal(
                 "the reload failed; the current plugins keep serving (the server's log has the details)".into(),

@@ -97,7 +97,12 @@ impl Browser {
     }
 
     async fn path(&self) -> String {
-        self.client().current_url().await.unwrap().path().to_string()
+        self.client()
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .to_string()
     }
 
     /// Clicks a button that submits a form, and waits for the page it leads to.
@@ -191,7 +196,11 @@ async fn serve() -> (
         hs256_auth(SECRET)
     );
     let dir = deployment(&config, &[("fixture.wasm", test_plugins::HTTP_FIXTURE)]);
-    std::fs::write(dir.path().join("plugins/broken.wasm"), b"not a plugin at all").unwrap();
+    std::fs::write(
+        dir.path().join("plugins/broken.wasm"),
+        b"not a plugin at all",
+    )
+    .unwrap();
     let server = Server::assemble(options(&dir), None).await.unwrap();
     let (url, stop, task) = start(server).await;
     (Api::ready(&url).await, stop, task, dir)
@@ -235,7 +244,10 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
     assert_eq!(browser.path().await, "/console/plugins");
     assert_eq!(browser.text("#who").await, "admin");
     let plugins = browser.text("#plugins").await;
-    assert!(plugins.contains("fixture") && plugins.contains("/fixture/echo"), "{plugins}");
+    assert!(
+        plugins.contains("fixture") && plugins.contains("/fixture/echo"),
+        "{plugins}"
+    );
     let rejected = browser.text("#rejected").await;
     assert!(
         rejected.contains("broken.wasm") && rejected.contains("not-wasm"),
@@ -244,7 +256,10 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
     assert!(browser.text("#last-load").await.contains("Last loaded"));
     browser.click("#reload").await;
     let last = browser.text("#last-load").await;
-    assert!(last.contains("by console") && last.contains("1 unchanged"), "{last}");
+    assert!(
+        last.contains("by console") && last.contains("1 unchanged"),
+        "{last}"
+    );
     browser.screenshot("plugins").await;
 
     // Live traffic: the counter and the chart move while calls are sent.
@@ -266,7 +281,11 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
                 .iter()
                 .map(|v| v.as_str().unwrap_or_default().to_string())
                 .collect();
-            (parts[0].parse::<u64>().ok(), parts[1].clone(), parts[2].clone())
+            (
+                parts[0].parse::<u64>().ok(),
+                parts[1].clone(),
+                parts[2].clone(),
+            )
         }
     };
     let mut before = counter(&browser).await;
@@ -279,7 +298,11 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
     }
     let calls_before = before.0.expect("the live page shows a call count");
     for i in 0..30 {
-        let path = if i % 10 == 0 { "/fixture/fail" } else { "/fixture/echo" };
+        let path = if i % 10 == 0 {
+            "/fixture/fail"
+        } else {
+            "/fixture/echo"
+        };
         api.post(path, Some(&token), &json!({"n": i})).await;
     }
     let mut after = counter(&browser).await;
@@ -295,9 +318,15 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
         "the counter moved from {calls_before} by the 30 calls: {:?}",
         after.0
     );
-    assert_ne!(after.1, before.1, "the chart was drawn again with the calls");
+    assert_ne!(
+        after.1, before.1,
+        "the chart was drawn again with the calls"
+    );
     let series = browser.text("#series").await;
-    assert!(series.contains("echo") && series.contains("fail"), "{series}");
+    assert!(
+        series.contains("echo") && series.contains("fail"),
+        "{series}"
+    );
     assert!(series.contains("plugin_error"), "errors by kind: {series}");
     browser.screenshot("live").await;
 
@@ -310,7 +339,10 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
     let queued = queued["id"].as_str().unwrap().to_string();
     browser.goto(&format!("{url}/console/tasks")).await;
     let list = browser.text("#tasks").await;
-    assert!(list.contains(&queued) && list.contains("IN_PROGRESS"), "{list}");
+    assert!(
+        list.contains(&queued) && list.contains("IN_PROGRESS"),
+        "{list}"
+    );
     browser.screenshot("tasks").await;
     browser.goto(&format!("{url}/console/tasks/{queued}")).await;
     assert_eq!(browser.text("#status").await, "IN_PROGRESS");
@@ -318,13 +350,20 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
     assert!(browser.text("#message").await.starts_with("Cancelled"));
     assert_eq!(browser.text("#status").await, "CANCELLED");
     let (_, record, _) = api.get(&format!("/tasks/{queued}"), Some(&token)).await;
-    assert_eq!(record["status"], "CANCELLED", "the record changed: {record}");
+    assert_eq!(
+        record["status"], "CANCELLED",
+        "the record changed: {record}"
+    );
     browser.screenshot("task-cancelled").await;
 
     // A failed task is retried from its page.
     let until = (now() as u64) * 1000 + 5000;
     let (_, failing, _) = api
-        .post("/tasks/process", Some(&token), &json!({"refuse_until_ms": until}))
+        .post(
+            "/tasks/process",
+            Some(&token),
+            &json!({"refuse_until_ms": until}),
+        )
         .await;
     let failing = failing["id"].as_str().unwrap().to_string();
     let page = format!("{url}/console/tasks/{failing}");
@@ -371,7 +410,12 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
         page[at..at + 64].to_string()
     };
     let attempts = [
-        (None, Some(format!("http://{host}")), Some(csrf.clone()), 401),
+        (
+            None,
+            Some(format!("http://{host}")),
+            Some(csrf.clone()),
+            401,
+        ),
         (
             Some(cookie.clone()),
             Some("http://evil.example".to_string()),
@@ -379,7 +423,12 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
             403,
         ),
         (Some(cookie.clone()), None, Some(csrf.clone()), 403),
-        (Some(cookie.clone()), Some(format!("http://{host}")), None, 403),
+        (
+            Some(cookie.clone()),
+            Some(format!("http://{host}")),
+            None,
+            403,
+        ),
         (
             Some(cookie.clone()),
             Some(format!("http://{host}")),
@@ -410,7 +459,10 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
         );
     }
     let (_, record, _) = api.get(&format!("/tasks/{victim}"), Some(&token)).await;
-    assert_ne!(record["status"], "CANCELLED", "no forged request cancelled it");
+    assert_ne!(
+        record["status"], "CANCELLED",
+        "no forged request cancelled it"
+    );
     // The same request from the console's own page works: the checks are what refused.
     let response = client
         .post(&cancel_url)
@@ -451,7 +503,9 @@ async fn a_tenant_operator_sees_only_its_tenant_records_and_forms_from_another_s
     let a = hs256(SECRET, &claims(TENANT_A, &[ROLE]));
     let b = hs256(SECRET, &claims(TENANT_B, &["user"]));
     // B's task holds the only runner; A's stays queued (cancellable) behind it.
-    let (_, theirs, _) = api.post("/tasks/wait", Some(&b), &json!({"ms": 10000})).await;
+    let (_, theirs, _) = api
+        .post("/tasks/wait", Some(&b), &json!({"ms": 10000}))
+        .await;
     let (_, mine, _) = api.post("/tasks/process", Some(&a), &json!({})).await;
     let [mine, theirs] = [&mine, &theirs].map(|r: &Value| r["id"].as_str().unwrap().to_string());
 
@@ -485,7 +539,10 @@ async fn a_tenant_operator_sees_only_its_tenant_records_and_forms_from_another_s
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let evil_url = format!("http://localhost:{}/", listener.local_addr().unwrap().port());
+    let evil_url = format!(
+        "http://localhost:{}/",
+        listener.local_addr().unwrap().port()
+    );
     tokio::spawn(async move { axum::serve(listener, evil).await.unwrap() });
     browser.goto(&evil_url).await;
     for _ in 0..50 {
@@ -495,7 +552,10 @@ async fn a_tenant_operator_sees_only_its_tenant_records_and_forms_from_another_s
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let refused = browser.text("body").await;
-    assert!(refused.contains("sign in") || refused.contains("refused"), "{refused}");
+    assert!(
+        refused.contains("sign in") || refused.contains("refused"),
+        "{refused}"
+    );
     let (_, record, _) = api.get(&format!("/tasks/{mine}"), Some(&a)).await;
     assert_eq!(record["status"], "IN_PROGRESS", "still queued: {record}");
 

@@ -32,6 +32,14 @@
         if (started) ctx.lineTo(x, y); else { ctx.moveTo(x, y); started = true; }
       });
       ctx.stroke();
+      // A second with calls between two without is a dot, not a line.
+      ctx.fillStyle = l.color;
+      l.points.forEach(function (p, i) {
+        if (p === null || (i > 0 && l.points[i - 1] !== null) || (i + 1 < n && l.points[i + 1] !== null)) return;
+        var x = pad + ((w - pad - 4) * i) / Math.max(n - 1, 1);
+        var y = h - pad - ((h - 2 * pad) * p) / max;
+        ctx.fillRect(x - 2, y - 2, 4, 4);
+      });
     });
   }
 

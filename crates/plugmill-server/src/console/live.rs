@@ -372,26 +372,22 @@ mod tests {
     fn calls_errors_and_percentiles_are_counted_per_second_within_the_window() {
         let live = LiveStats::new();
         let start = 1_000_000;
+        live.record(start, "echo", "handle", "ok", 100, "instantiated");
         for i in 0..100u128 {
             let outcome = if i < 3 { "trap" } else { "ok" };
-            // 90 calls near 100 µs, 10 near 10 ms.
+            // 90 calls near 100 µs, 10 near 10 ms; 50 in each of two seconds.
             let micros = if i < 90 { 100 } else { 10_000 };
-            live.record(
-                start + (i as u64 % 2),
-                "echo",
-                "handle",
-                outcome,
-                micros,
-                "stock",
-            );
+            let at = start + u64::from(i >= 50);
+            live.record(at, "echo", "handle", outcome, micros, "stock");
         }
-        live.record(start, "echo", "handle", "ok", 100, "instantiated");
+        // A call reported late (its clock behind) counts in the newest second.
+        live.record(start, "echo", "handle", "ok", 100, "warm");
         let snap = live.snapshot_at(start + 1, 60);
-        assert_eq!(snap.total_calls, 101);
-        assert_eq!(snap.total_per_second[58..], [51, 50]);
+        assert_eq!(snap.total_calls, 102);
+        assert_eq!(snap.total_per_second[58..], [51, 51]);
         let series = &snap.series[0];
         assert_eq!(series.errors.get("trap"), Some(&3));
-        assert!((series.error_rate - 3.0 / 101.0).abs() < 1e-9);
+        assert!((series.error_rate - 3.0 / 102.0).abs() < 1e-9);
         assert_eq!(
             series.p50_ms,
             Some(0.128),

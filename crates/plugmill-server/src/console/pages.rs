@@ -93,8 +93,8 @@ pub(super) async fn sign_in(
     match session::sign_in(&state, &token).await {
         Ok((caller, who)) => {
             audit::record(Action::SignIn, &caller, "console", "ok");
-            let id = state.console.sessions.open(caller, who);
-            let cookie = session::set_cookie(&headers, &id, state.console.sessions.ttl());
+            let (id, ttl) = state.console.sessions.open(caller, who);
+            let cookie = session::set_cookie(&headers, &id, ttl);
             let mut response = Redirect::to("/console/plugins").into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response

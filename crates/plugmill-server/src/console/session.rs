@@ -61,14 +61,22 @@ impl Sessions {
         }
     }
 
-    pub(crate) fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// Opens a session for `caller`; its id (the cookie's value).
-    pub(crate) fn open(&self, caller: Caller, who: String) -> String {
+    /// Opens a session for `caller`; its id (the cookie's value) and how long it lasts:
+    /// `[console] session_ttl`, and never past the `exp` of the token it was opened with.
+    pub(crate) fn open(&self, caller: Caller, who: String) -> (String, Duration) {
         let id = random_token();
         let now = Instant::now();
+        let token_left = caller
+            .identity
+            .as_ref()
+            .and_then(|identity| identity.expires)
+            .map(|exp| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                Duration::from_secs(exp.saturating_sub(now))
+            });
+        let ttl = token_left.map_or(self.ttl, |left| left.min(self.ttl));
         let mut sessions = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         sessions.retain(|_, s| s.expires > now);
         if sessions.len() >= MAX_SESSIONS {
@@ -86,10 +94,10 @@ impl Sessions {
                 caller,
                 who,
                 csrf: random_token(),
-                expires: now + self.ttl,
+                expires: now + ttl,
             },
         );
-        id
+        (id, ttl)
     }
 
     /// The live session of a request's cookie.

@@ -512,6 +512,20 @@ async fn a_tenant_operator_sees_only_its_tenant_records_and_forms_from_another_s
     let browser = Browser::start().await;
     browser.sign_in(&url, &a).await;
     assert_eq!(browser.path().await, "/console/plugins");
+    // The session ends with the token (an hour), not after the default eight hours.
+    let cookies = browser.client().get_all_cookies().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "plugmill_console")
+        .expect("a session cookie");
+    let ends = session
+        .expires_datetime()
+        .expect("the session cookie expires")
+        .unix_timestamp();
+    assert!(
+        ends <= now() + 3600 + 5 && ends >= now() + 3600 - 60,
+        "the session ends with its token: {ends}"
+    );
     browser.goto(&format!("{url}/console/tasks")).await;
     let list = browser.text("#tasks").await;
     assert!(list.contains(&mine), "{list}");

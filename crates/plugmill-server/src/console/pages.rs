@@ -132,6 +132,8 @@ struct PluginRow {
     tasks: Vec<String>,
     warnings: Vec<String>,
     stocked: Option<usize>,
+    signature: &'static str,
+    capabilities: Vec<String>,
 }
 
 /// `GET /console/plugins?q=&page=`: the plugins loaded (a page of 100, filtered by name), the
@@ -177,6 +179,8 @@ pub(super) async fn plugins(
                 tasks: summary.tasks,
                 warnings: plugin.warnings().to_vec(),
                 stocked: plugin.stocked_instances(),
+                signature: plugin.signature_state().as_str(),
+                capabilities: plugin.capabilities().to_vec(),
             }
         })
         .collect();

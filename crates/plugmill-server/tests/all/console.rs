@@ -248,6 +248,7 @@ async fn an_operator_signs_in_reads_plugins_watches_traffic_and_cancels_and_retr
         plugins.contains("fixture") && plugins.contains("/fixture/echo"),
         "{plugins}"
     );
+    assert_eq!(browser.text("#plugins .signature").await, "unsigned");
     let rejected = browser.text("#rejected").await;
     assert!(
         rejected.contains("broken.wasm") && rejected.contains("not-wasm"),

@@ -28,6 +28,30 @@ impl From<String> for KeyError {
     }
 }
 
+/// What the loader found of a loaded plugin's signature.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureState {
+    /// Its `.sig` verified against a trusted key.
+    Verified,
+    /// It has a `.sig`, but no key is trusted, so it was not checked.
+    Unchecked,
+    /// It has no `.sig` (signatures are not required).
+    #[default]
+    Unsigned,
+}
+
+impl SignatureState {
+    /// As shown: `verified`, `unchecked`, `unsigned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureState::Verified => "verified",
+            SignatureState::Unchecked => "unchecked",
+            SignatureState::Unsigned => "unsigned",
+        }
+    }
+}
+
 /// What the host trusts.
 #[derive(Clone, Debug, Default)]
 pub struct TrustPolicy {
@@ -59,6 +83,17 @@ impl TrustPolicy {
     /// Whether the policy checks anything at all.
     pub fn is_active(&self) -> bool {
         self.require_signatures || !self.keys.is_empty() || !self.pins.is_empty()
+    }
+
+    /// What [`Self::verify`] found of an artifact's signature, once it passed.
+    pub(crate) fn signature_state(&self, artifact: &PluginArtifact) -> SignatureState {
+        match &artifact.signature {
+            None => SignatureState::Unsigned,
+            Some(_) if self.keys.is_empty() && !self.require_signatures => {
+                SignatureState::Unchecked
+            }
+            Some(_) => SignatureState::Verified,
+        }
     }
 
     /// Checks one artifact: its pin if it has one, its signature if signatures are required

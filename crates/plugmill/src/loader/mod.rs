@@ -266,6 +266,7 @@ pub(crate) async fn load(
 ) -> Loaded {
     let mut rejected = Vec::new();
     let mut trusted = Vec::with_capacity(artifacts.len());
+    let mut signatures = std::collections::HashMap::new();
     for artifact in artifacts {
         // A source of the embedder's may not respect the limit: checked again here.
         let max = options.limits.max_plugin_size;
@@ -281,7 +282,13 @@ pub(crate) async fn load(
             continue;
         }
         match options.trust.verify(&artifact) {
-            Ok(()) => trusted.push(artifact),
+            Ok(()) => {
+                signatures.insert(
+                    artifact.file.clone(),
+                    options.trust.signature_state(&artifact),
+                );
+                trusted.push(artifact)
+            }
             Err(problem) => rejected.push(Rejection::new(artifact.file, None, problem)),
         }
     }
@@ -341,7 +348,10 @@ pub(crate) async fn load(
     .await;
     for outcome in checked {
         match outcome {
-            Ok(Ok(plugin)) => plugins.push(Arc::new(plugin)),
+            Ok(Ok(mut plugin)) => {
+                plugin.signature_state = signatures.remove(&plugin.file).unwrap_or_default();
+                plugins.push(Arc::new(plugin))
+            }
             Ok(Err(rejection)) => rejected.push(rejection),
             Err((file, error)) => {
                 tracing::error!(%file, %error, "loading a plugin failed in the host");
@@ -635,6 +645,8 @@ fn validate(
         timeout,
         function_timeouts: settings.function_timeouts,
         fuel: settings.fuel,
+        capabilities: linked.capabilities,
+        signature_state: Default::default(),
         grants,
         stats: Default::default(),
         warnings,

@@ -53,6 +53,10 @@ pub struct Plugin {
     pub(crate) function_timeouts: HashMap<String, Duration>,
     pub(crate) fuel: Option<u64>,
     pub(crate) grants: Arc<WasiGrants>,
+    /// The host interfaces beyond WASI it imports, each admitted (granted) at load.
+    pub(crate) capabilities: Vec<String>,
+    /// What the loader found of its signature.
+    pub(crate) signature_state: crate::loader::integrity::SignatureState,
     /// Its warm instances, in warm mode.
     pub(crate) warm: Option<WarmInstances>,
     /// Its stock of ready instances, in fresh mode.
@@ -86,6 +90,16 @@ impl Plugin {
     /// The sha256 of the plugin file, as hex.
     pub fn sha256(&self) -> String {
         hex::encode(self.sha256)
+    }
+
+    /// The host interfaces beyond WASI it imports, each granted to it at load.
+    pub fn capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    /// What the loader found of its signature.
+    pub fn signature_state(&self) -> crate::loader::integrity::SignatureState {
+        self.signature_state
     }
 
     /// The manifest the plugin returned from `get-manifest`.

@@ -86,7 +86,7 @@ pub use loader::{
     CacheProblem, CacheReport, Changes, LoadError, LoadReport, LoadWarning, Rejection,
     RejectionCode, UnknownImports,
 };
-pub use plugin::{Manifest, Plugin, PluginStats, PluginSummary, Route};
+pub use plugin::{Manifest, Plugin, PluginStats, PluginSummary, Route, SignatureState};
 pub use registry::{Listing, Registry, RouteListing, RouteMatch, RouteTarget, TaskTarget};
 pub use runtime::instances::DEFAULT_INSTANCE_STOCK;
 pub use runtime::{Allocation, AllocationKind, PoolingTuning, Runtime, RuntimeOptions};
@@ -95,8 +95,8 @@ pub use runtime::{Allocation, AllocationKind, PoolingTuning, Runtime, RuntimeOpt
 /// (base64), and sha256 digests for pins.
 pub mod signing {
     pub use crate::loader::integrity::{
-        generate_key_pair, public_key_of, read_key_file, sha256_hex, sign, KeyError,
-        SignatureState, TrustPolicy, MAX_KEY_FILE, SECRET_KEY_MARK,
+        generate_key_pair, public_key_of, read_key_file, sha256_hex, sign, KeyError, TrustPolicy,
+        MAX_KEY_FILE, SECRET_KEY_MARK,
     };
 }
 

@@ -15,6 +15,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
 use super::{Problem, RejectionCode};
+use crate::plugin::SignatureState;
 use crate::source::PluginArtifact;
 
 /// A key, signature or pin that cannot be used; the message says why.
@@ -25,30 +26,6 @@ pub struct KeyError(String);
 impl From<String> for KeyError {
     fn from(message: String) -> Self {
         Self(message)
-    }
-}
-
-/// What the loader found of a loaded plugin's signature.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SignatureState {
-    /// Its `.sig` verified against a trusted key.
-    Verified,
-    /// It has a `.sig`, but no key is trusted, so it was not checked.
-    Unchecked,
-    /// It has no `.sig` (signatures are not required).
-    #[default]
-    Unsigned,
-}
-
-impl SignatureState {
-    /// As shown: `verified`, `unchecked`, `unsigned`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignatureState::Verified => "verified",
-            SignatureState::Unchecked => "unchecked",
-            SignatureState::Unsigned => "unsigned",
-        }
     }
 }
 

@@ -41,6 +41,30 @@ pub(crate) struct ExportedFunc {
     pub(crate) ty: ComponentFunc,
 }
 
+/// What the loader found of a loaded plugin's signature.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureState {
+    /// Its `.sig` verified against a trusted key.
+    Verified,
+    /// It has a `.sig`, but no key is trusted, so it was not checked.
+    Unchecked,
+    /// It has no `.sig` (signatures are not required).
+    #[default]
+    Unsigned,
+}
+
+impl SignatureState {
+    /// As shown: `verified`, `unchecked`, `unsigned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureState::Verified => "verified",
+            SignatureState::Unchecked => "unchecked",
+            SignatureState::Unsigned => "unsigned",
+        }
+    }
+}
+
 /// One loaded plugin.
 pub struct Plugin {
     pub(crate) name: Arc<str>,
@@ -56,7 +80,7 @@ pub struct Plugin {
     /// The host interfaces beyond WASI it imports, each admitted (granted) at load.
     pub(crate) capabilities: Vec<String>,
     /// What the loader found of its signature.
-    pub(crate) signature_state: crate::loader::integrity::SignatureState,
+    pub(crate) signature_state: SignatureState,
     /// Its warm instances, in warm mode.
     pub(crate) warm: Option<WarmInstances>,
     /// Its stock of ready instances, in fresh mode.
@@ -98,7 +122,7 @@ impl Plugin {
     }
 
     /// What the loader found of its signature.
-    pub fn signature_state(&self) -> crate::loader::integrity::SignatureState {
+    pub fn signature_state(&self) -> SignatureState {
         self.signature_state
     }
 

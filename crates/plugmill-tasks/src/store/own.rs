@@ -305,9 +305,10 @@ impl RecordLayout for OwnRecords {
             and!(" AND task = ?", task);
         }
         if let Some(cursor) = &filter.before {
-            and!(" AND (created_at < ?", &cursor.created_at);
-            and!(" OR (created_at = ?", &cursor.created_at);
-            and!(" AND id < ?))", &cursor.id);
+            // One row-value comparison, so that the status and task indexes (which end
+            // with created_at, id) serve the next page too.
+            and!(" AND (created_at, id) < (?", &cursor.created_at);
+            and!(", ?)", &cursor.id);
         }
         let size = filter.page_size();
         sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {size}"));

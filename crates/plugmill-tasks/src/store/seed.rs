@@ -346,9 +346,10 @@ impl RecordLayout for SeedRecords {
             and!(" AND s.task = ?", task);
         }
         if let Some(cursor) = &filter.before {
-            and!(" AND (s.created_at < ?", &cursor.created_at);
-            and!(" OR (s.created_at = ?", &cursor.created_at);
-            and!(" AND s.id < ?))", &cursor.id);
+            // One row-value comparison, so that the status and task indexes (which end
+            // with created_at, id) serve the next page too.
+            and!(" AND (s.created_at, s.id) < (?", &cursor.created_at);
+            and!(", ?)", &cursor.id);
         }
         let size = filter.page_size();
         sql.push_str(&format!(

@@ -42,6 +42,9 @@ pub struct ListFilter {
     pub limit: u32,
     /// Only records older than this one (the `next` cursor of the previous page).
     pub before: Option<Cursor>,
+    /// Only records created at or after this time (`YYYY-MM-DDTHH:MM:SS` UTC, compared with
+    /// the records' RFC 3339 `created_at`).
+    pub since: Option<String>,
 }
 
 impl ListFilter {

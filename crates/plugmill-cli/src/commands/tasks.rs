@@ -153,6 +153,7 @@ pub fn list_filter(
         task,
         limit,
         before,
+        since: None,
     })
 }
 

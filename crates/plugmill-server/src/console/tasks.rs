@@ -27,6 +27,8 @@ pub(super) struct ListQuery {
     tenant: Option<String>,
     /// Records created before this time (`YYYY-MM-DDTHH:MM[:SS]`, UTC).
     until: Option<String>,
+    /// Records created at or after this time (`YYYY-MM-DDTHH:MM[:SS]`, UTC).
+    since: Option<String>,
     /// The next page's cursor.
     before: Option<String>,
 }
@@ -37,8 +39,9 @@ fn non_empty(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A time the list starts before, as the records write theirs: `YYYY-MM-DDTHH:MM:SS`.
-fn parse_until(text: &str) -> Result<String, String> {
+/// A bound of the list's time filter (`field` names it in the error), as the records write
+/// times: `YYYY-MM-DDTHH:MM:SS`.
+fn parse_time(field: &str, text: &str) -> Result<String, String> {
     let text = text.trim_end_matches('Z');
     let shape_ok = |t: &str| {
         t.len() == 19
@@ -58,23 +61,24 @@ fn parse_until(text: &str) -> Result<String, String> {
         Ok(full)
     } else {
         Err(format!(
-            "created before: `{}` is not a time like 2026-12-07T10:30 (UTC)",
+            "{field}: `{}` is not a time like 2026-12-07T10:30 (UTC)",
             plugmill::config::values::shorten(text)
         ))
     }
 }
 
-/// `GET /console/tasks?status=&task=&tenant=&until=&before=`.
+/// `GET /console/tasks?status=&task=&tenant=&since=&until=&before=`.
 pub(super) async fn list(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (status, task, tenant, until, before) = (
+    let (status, task, tenant, since, until, before) = (
         non_empty(query.status),
         non_empty(query.task),
         non_empty(query.tenant),
+        non_empty(query.since),
         non_empty(query.until),
         non_empty(query.before),
     );
@@ -94,7 +98,11 @@ pub(super) async fn list(
         }
     };
     if cursor.is_none() {
-        match until.as_deref().map(parse_until).transpose() {
+        match until
+            .as_deref()
+            .map(|text| parse_time("created before", text))
+            .transpose()
+        {
             // Older than every record created at that time: the empty id sorts first.
             Ok(Some(time)) => {
                 cursor = Some(Cursor {
@@ -106,6 +114,17 @@ pub(super) async fn list(
             Err(error) => problems.push(error),
         }
     }
+    let since_filter = match since
+        .as_deref()
+        .map(|text| parse_time("created at or after", text))
+        .transpose()
+    {
+        Ok(since) => since,
+        Err(error) => {
+            problems.push(error);
+            None
+        }
+    };
     // The tenant filter narrows the caller's scope; it never widens it.
     let scope = match (session.caller.scope(), &tenant) {
         (None, _) => None,
@@ -118,6 +137,7 @@ pub(super) async fn list(
         task: task.clone(),
         limit: PAGE_SIZE,
         before: cursor,
+        since: since_filter,
     };
     let page = match (scope, problems.is_empty()) {
         (Some(scope), true) => match state.tasks() {
@@ -153,6 +173,7 @@ pub(super) async fn list(
         status => status,
         task => task,
         tenant => tenant,
+        since => since,
         until => until,
         statuses => statuses,
         problems => problems,

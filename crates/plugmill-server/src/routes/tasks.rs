@@ -114,6 +114,7 @@ pub(super) async fn list_tasks(
             .map(str::parse::<Cursor>)
             .transpose()
             .map_err(|e| ApiError::BadRequest(format!("before: {e}")))?,
+        since: None,
     };
     let page = match caller.scope() {
         Some(scope) => state.tasks()?.list(&scope, &filter).await?,

@@ -304,6 +304,9 @@ impl RecordLayout for OwnRecords {
         if let Some(task) = &filter.task {
             and!(" AND task = ?", task);
         }
+        if let Some(since) = &filter.since {
+            and!(" AND created_at >= ?", since);
+        }
         if let Some(cursor) = &filter.before {
             // One row-value comparison, so that the status and task indexes (which end
             // with created_at, id) serve the next page too.

@@ -345,6 +345,9 @@ impl RecordLayout for SeedRecords {
         if let Some(task) = &filter.task {
             and!(" AND s.task = ?", task);
         }
+        if let Some(since) = &filter.since {
+            and!(" AND s.created_at >= ?", since);
+        }
         if let Some(cursor) = &filter.before {
             // One row-value comparison, so that the status and task indexes (which end
             // with created_at, id) serve the next page too.

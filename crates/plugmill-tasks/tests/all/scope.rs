@@ -90,7 +90,33 @@ async fn a_scope_sees_and_changes_only_its_tenant_s_records(pool: Pool) {
         std::slice::from_ref(&a_task)
     );
     let all = listed(store.list(&Scope::All, &filter).await.unwrap());
-    assert_eq!(all, [orphan, b_task, a_task], "newest first");
+    assert_eq!(
+        all,
+        [orphan.clone(), b_task.clone(), a_task.clone()],
+        "newest first"
+    );
+
+    // A lower time bound keeps the records created at or after it.
+    let records = store.list(&Scope::All, &filter).await.unwrap().records;
+    let created_at = |id: &str| {
+        records
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.created_at.clone())
+            .unwrap()
+    };
+    let since = created_at(&b_task);
+    let bounded = ListFilter {
+        since: Some(since.clone()),
+        ..ListFilter::default()
+    };
+    let kept = listed(store.list(&Scope::All, &bounded).await.unwrap());
+    assert_eq!(kept[..2], [orphan, b_task], "{kept:?}");
+    assert_eq!(
+        kept.contains(&a_task),
+        created_at(&a_task) >= since,
+        "A's record is older than the bound unless created in the same instant"
+    );
 }
 
 #[tokio::test]

@@ -28,6 +28,72 @@ impl Scope {
     }
 }
 
+/// The columns a listing filters and orders on, as one record layout names them.
+pub(crate) struct PageColumns {
+    /// The tenant's column.
+    pub tenant: &'static str,
+    /// The status's column.
+    pub status: &'static str,
+    /// The task name's column.
+    pub task: &'static str,
+    /// The creation time's column.
+    pub created_at: &'static str,
+    /// The id's column.
+    pub id: &'static str,
+}
+
+impl ListFilter {
+    /// The conditions (each starting with ` AND `) and the `ORDER BY ... LIMIT` of one page
+    /// in `scope`, their parameters numbered `$1`, `$2`, ... in the order of the values
+    /// returned. The scope's tenant comes first, so every listing is filtered by it.
+    pub(crate) fn page_sql<'a>(
+        &'a self,
+        scope: &'a Scope,
+        columns: &PageColumns,
+    ) -> (String, Vec<&'a str>) {
+        let mut sql = String::new();
+        let mut values: Vec<&'a str> = Vec::new();
+        /// Binds `value` as the next parameter and answers its placeholder.
+        fn next<'a>(values: &mut Vec<&'a str>, value: &'a str) -> String {
+            values.push(value);
+            format!("${}", values.len())
+        }
+        if let Scope::Tenant(tenant) = scope {
+            let n = next(&mut values, tenant);
+            sql.push_str(&format!(" AND {} = {n}", columns.tenant));
+        }
+        if let Some(status) = self.status {
+            let n = next(&mut values, status.as_str());
+            sql.push_str(&format!(" AND {} = {n}", columns.status));
+        }
+        if let Some(task) = &self.task {
+            let n = next(&mut values, task);
+            sql.push_str(&format!(" AND {} = {n}", columns.task));
+        }
+        if let Some(since) = &self.since {
+            let n = next(&mut values, since);
+            sql.push_str(&format!(" AND {} >= {n}", columns.created_at));
+        }
+        if let Some(cursor) = &self.before {
+            // One row-value comparison, so that the indexes ending with the creation time
+            // and the id serve a later page too.
+            let created = next(&mut values, &cursor.created_at);
+            let id = next(&mut values, &cursor.id);
+            sql.push_str(&format!(
+                " AND ({}, {}) < ({created}, {id})",
+                columns.created_at, columns.id
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY {created} DESC, {id} DESC LIMIT {size}",
+            created = columns.created_at,
+            id = columns.id,
+            size = self.page_size()
+        ));
+        (sql, values)
+    }
+}
+
 /// The most records one page of a listing holds.
 pub const MAX_PAGE: u32 = 500;
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{on_pool, upsert_outcome, Ending, PluginResult, RecordLayout, StoreError};
 use crate::record::{LogLine, NewTask, Status, TaskRecord};
-use crate::scope::{ListFilter, Scope};
+use crate::scope::{ListFilter, PageColumns, Scope};
 
 /// Appends a log line to task `$id` with `$executor` (a pool or a transaction).
 macro_rules! insert_log {
@@ -286,35 +286,17 @@ impl RecordLayout for OwnRecords {
         filter: &ListFilter,
     ) -> Result<Vec<TaskRecord>, StoreError> {
         let mut sql = format!("SELECT {RECORD_COLUMNS} FROM plugmill_task_records WHERE 1 = 1");
-        let mut binds: Vec<&str> = Vec::new();
-        // Appends `clause`, its `?` numbered as the next parameter, bound to `value`.
-        macro_rules! and {
-            ($clause:expr, $value:expr) => {{
-                binds.push($value);
-                sql.push_str(&$clause.replace('?', &format!("${}", binds.len())));
-            }};
-        }
-        // Scope first: the tenant filter of every listing is in the statement.
-        if let (_, Some(tenant)) = scope.clause(1) {
-            and!(" AND tenant_id = ?", tenant);
-        }
-        if let Some(status) = filter.status {
-            and!(" AND status = ?", status.as_str());
-        }
-        if let Some(task) = &filter.task {
-            and!(" AND task = ?", task);
-        }
-        if let Some(since) = &filter.since {
-            and!(" AND created_at >= ?", since);
-        }
-        if let Some(cursor) = &filter.before {
-            // One row-value comparison, so that the status and task indexes (which end
-            // with created_at, id) serve the next page too.
-            and!(" AND (created_at, id) < (?", &cursor.created_at);
-            and!(", ?)", &cursor.id);
-        }
-        let size = filter.page_size();
-        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {size}"));
+        let (conditions, binds) = filter.page_sql(
+            scope,
+            &PageColumns {
+                tenant: "tenant_id",
+                status: "status",
+                task: "task",
+                created_at: "created_at",
+                id: "id",
+            },
+        );
+        sql.push_str(&conditions);
         let rows: Vec<RecordRow> = on_pool!(&self.pool, pool => {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for value in &binds {

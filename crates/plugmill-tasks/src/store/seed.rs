@@ -24,7 +24,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::{upsert_outcome, Ending, PluginResult, RecordLayout, StoreError};
 use crate::record::{LogLine, NewTask, Status, TaskRecord};
-use crate::scope::{ListFilter, Scope};
+use crate::scope::{ListFilter, PageColumns, Scope};
 
 /// The platform's table.
 const TABLE: &str = "sequent_backend.tasks_execution";
@@ -327,37 +327,17 @@ impl RecordLayout for SeedRecords {
         filter: &ListFilter,
     ) -> Result<Vec<TaskRecord>, StoreError> {
         let mut sql = format!("SELECT {SELECT} FROM {FROM} WHERE 1 = 1");
-        let mut binds: Vec<&str> = Vec::new();
-        // Appends `clause`, its `?` numbered as the next parameter, bound to `value`.
-        macro_rules! and {
-            ($clause:expr, $value:expr) => {{
-                binds.push($value);
-                sql.push_str(&$clause.replace('?', &format!("${}", binds.len())));
-            }};
-        }
-        // Scope first: the tenant filter of every listing is in the statement.
-        if let Scope::Tenant(tenant) = scope {
-            and!(" AND s.tenant_id = ?", tenant);
-        }
-        if let Some(status) = filter.status {
-            and!(" AND t.execution_status = ?", status.as_str());
-        }
-        if let Some(task) = &filter.task {
-            and!(" AND s.task = ?", task);
-        }
-        if let Some(since) = &filter.since {
-            and!(" AND s.created_at >= ?", since);
-        }
-        if let Some(cursor) = &filter.before {
-            // One row-value comparison, so that the status and task indexes (which end
-            // with created_at, id) serve the next page too.
-            and!(" AND (s.created_at, s.id) < (?", &cursor.created_at);
-            and!(", ?)", &cursor.id);
-        }
-        let size = filter.page_size();
-        sql.push_str(&format!(
-            " ORDER BY s.created_at DESC, s.id DESC LIMIT {size}"
-        ));
+        let (conditions, binds) = filter.page_sql(
+            scope,
+            &PageColumns {
+                tenant: "s.tenant_id",
+                status: "t.execution_status",
+                task: "s.task",
+                created_at: "s.created_at",
+                id: "s.id",
+            },
+        );
+        sql.push_str(&conditions);
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         for value in &binds {
             query = query.bind(*value);

@@ -11,8 +11,11 @@
 //! the run and deletes it after):
 //!
 //! ```text
-//! cargo run --release -p plugmill-tasks --example throughput -- [TASKS]
+//! cargo run --release -p plugmill-tasks --example throughput -- [TASKS] [IN_FLIGHT]
 //! ```
+//!
+//! `IN_FLIGHT` (64 unless given) is how many tasks are in flight at once: submitters, the
+//! in-process queue's runners (`[tasks] concurrency`), each worker's prefetch.
 //!
 //! Workers run in this process, each on a host of its own (as `plugmill worker` processes
 //! would), sharing its two cores with the submitting side, PostgreSQL and RabbitMQ.
@@ -28,8 +31,16 @@ use plugmill_tasks::{NewTask, Status, Tasks};
 use serde_json::json;
 use tokio::sync::oneshot;
 
-/// Tasks in flight at once: submitters, a worker's prefetch, the in-process queue's runners.
-const CONCURRENCY: usize = 8;
+/// Tasks in flight at once unless given: submitters, a worker's prefetch, the in-process
+/// queue's runners.
+const IN_FLIGHT: usize = 64;
+
+/// What each row measures: how many tasks, how many in flight at once.
+#[derive(Clone, Copy)]
+struct Run {
+    count: usize,
+    in_flight: usize,
+}
 
 /// One kind of task measured.
 #[derive(Clone, Copy)]
@@ -57,6 +68,14 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|_| anyhow::anyhow!("TASKS: `{text}` is not a count"))?,
         None => 2000,
     };
+    let in_flight: usize = match std::env::args().nth(2) {
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=1024).contains(n))
+            .ok_or_else(|| anyhow::anyhow!("IN_FLIGHT: `{text}` is not a count from 1 to 1024"))?,
+        None => IN_FLIGHT,
+    };
     let postgres = std::env::var("PLUGMILL_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let run = std::process::id();
@@ -75,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     rabbitmqctl(&["add_vhost", &vhost])?;
     rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"])?;
 
-    let outcome = measure_all(count, &postgres, &schema, &vhost).await;
+    let outcome = measure_all(Run { count, in_flight }, &postgres, &schema, &vhost).await;
 
     let _ = rabbitmqctl(&["delete_vhost", &vhost]);
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
@@ -84,22 +103,18 @@ async fn main() -> anyhow::Result<()> {
     outcome
 }
 
-async fn measure_all(
-    count: usize,
-    postgres: &str,
-    schema: &str,
-    vhost: &str,
-) -> anyhow::Result<()> {
+async fn measure_all(run: Run, postgres: &str, schema: &str, vhost: &str) -> anyhow::Result<()> {
     let separator = if postgres.contains('?') { '&' } else { '?' };
     let database = format!("{postgres}{separator}options=-c%20search_path%3D{schema}");
     println!(
-        "{count} tasks per row, {CONCURRENCY} in flight, records in PostgreSQL; rate = tasks that reached a final record per second\n"
+        "{} tasks per row, {} in flight, records in PostgreSQL; rate = tasks that reached a final record per second\n",
+        run.count, run.in_flight
     );
     println!("| task | path | tasks/s | vs direct call |");
     println!("|---|---|---:|---:|");
     for workload in WORKLOADS {
-        let memory = Deployment::new(&database, "memory")?;
-        let baseline = direct(&memory, workload, count).await?;
+        let memory = Deployment::new(&database, "memory", run.in_flight)?;
+        let baseline = direct(&memory, workload, run).await?;
         row(
             workload,
             "direct call (baseline, no record, no queue)",
@@ -107,13 +122,13 @@ async fn measure_all(
             baseline,
         );
 
-        let rate = through_memory(&memory, workload, count).await?;
+        let rate = through_memory(&memory, workload, run).await?;
         row(workload, "in-process queue", rate, baseline);
 
         let amqp = format!("amqp://guest:guest@127.0.0.1:5672/{vhost}");
         for workers in [1, 2] {
-            let deployment = Deployment::new(&database, &amqp)?;
-            let rate = through_rabbitmq(&deployment, workload, count, workers).await?;
+            let deployment = Deployment::new(&database, &amqp, run.in_flight)?;
+            let rate = through_rabbitmq(&deployment, workload, run, workers).await?;
             row(
                 workload,
                 &format!(
@@ -142,7 +157,7 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn new(database: &str, queue: &str) -> anyhow::Result<Self> {
+    fn new(database: &str, queue: &str, in_flight: usize) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir(dir.path().join("plugins"))?;
         std::fs::copy(
@@ -157,7 +172,7 @@ impl Deployment {
             "[databases.records]\nurl = \"{database}\"\n\n\
              [databases.hasura]\nurl = \"{database}\"\n\n\
              [plugins.bench-db]\ndatabases = [\"hasura\"]\n\n\
-             [tasks]\nqueue = \"{queue}\"\nrecords = \"records\"\nconcurrency = {CONCURRENCY}\n\
+             [tasks]\nqueue = \"{queue}\"\nrecords = \"records\"\nconcurrency = {in_flight}\n\
              queue_name = \"plugmill.throughput.{}\"\n",
             dir.path()
                 .file_name()
@@ -198,8 +213,9 @@ fn task(workload: Workload, index: usize) -> NewTask {
     }
 }
 
-/// The task called straight on the manager, `CONCURRENCY` at once.
-async fn direct(deployment: &Deployment, workload: Workload, count: usize) -> anyhow::Result<f64> {
+/// The task called straight on the manager, `run.in_flight` at once.
+async fn direct(deployment: &Deployment, workload: Workload, run: Run) -> anyhow::Result<f64> {
+    let count = run.count;
     let host = deployment.host().await?;
     let manager = host.manager().clone();
     let started = Instant::now();
@@ -214,7 +230,7 @@ async fn direct(deployment: &Deployment, workload: Workload, count: usize) -> an
                 }
             }
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(run.in_flight)
         .fold(0, |sum, failed| async move { sum + failed })
         .await;
     let rate = count as f64 / started.elapsed().as_secs_f64();
@@ -222,13 +238,14 @@ async fn direct(deployment: &Deployment, workload: Workload, count: usize) -> an
     Ok(rate)
 }
 
-/// Submits `count` tasks, `CONCURRENCY` at once, and waits until every record is final.
-async fn submit_and_wait(tasks: &Tasks, workload: Workload, count: usize) -> anyhow::Result<f64> {
+/// Submits `run.count` tasks, `run.in_flight` at once, and waits until every record is final.
+async fn submit_and_wait(tasks: &Tasks, workload: Workload, run: Run) -> anyhow::Result<f64> {
+    let count = run.count;
     let before = finished(tasks).await?;
     let started = Instant::now();
     let refused = stream::iter(0..count)
         .map(|index| async move { tasks.submit(task(workload, index)).await.is_err() as usize })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(run.in_flight)
         .fold(0, |sum, refused| async move { sum + refused })
         .await;
     anyhow::ensure!(refused == 0, "{refused} tasks were not queued");
@@ -262,11 +279,11 @@ async fn finished(tasks: &Tasks) -> anyhow::Result<(u64, u64)> {
 async fn through_memory(
     deployment: &Deployment,
     workload: Workload,
-    count: usize,
+    run: Run,
 ) -> anyhow::Result<f64> {
     let host = deployment.host().await?;
     let tasks = Tasks::open(&host).await?;
-    let rate = submit_and_wait(&tasks, workload, count).await;
+    let rate = submit_and_wait(&tasks, workload, run).await;
     tasks.shutdown().await;
     rate
 }
@@ -274,7 +291,7 @@ async fn through_memory(
 async fn through_rabbitmq(
     deployment: &Deployment,
     workload: Workload,
-    count: usize,
+    run: Run,
     workers: usize,
 ) -> anyhow::Result<f64> {
     let host = deployment.host().await?;
@@ -291,7 +308,7 @@ async fn through_rabbitmq(
         });
         running.push((stop, handle));
     }
-    let rate = submit_and_wait(&tasks, workload, count).await;
+    let rate = submit_and_wait(&tasks, workload, run).await;
     for (stop, handle) in running {
         let _ = stop.send(());
         handle.await??;

@@ -19,6 +19,10 @@ pub const DEAD_LETTERED: &str = "plugmill_tasks_dead_lettered_total";
 /// How long a task's attempt took (histogram).
 pub const DURATION: &str = "plugmill_task_duration_seconds";
 
+/// How many record writes each transaction of the record store held (histogram): more
+/// than one when concurrent tasks' writes share it.
+pub const RECORD_GROUP_SIZE: &str = "plugmill_task_record_writes_per_transaction";
+
 /// Registers the descriptions of the task service's metrics with the process's recorder.
 pub fn describe() {
     plugmill_host::metrics::describe("tasks", || {
@@ -30,6 +34,11 @@ pub fn describe() {
         describe_counter!(RETRIED, "Task attempts that failed and were queued again");
         describe_counter!(DEAD_LETTERED, "Tasks given up on and dead-lettered");
         describe_histogram!(DURATION, Unit::Seconds, "How long task attempts took");
+        describe_histogram!(
+            RECORD_GROUP_SIZE,
+            Unit::Count,
+            "Task record writes committed in each shared transaction"
+        );
     });
 }
 
@@ -60,4 +69,8 @@ pub(crate) fn retried() {
 
 pub(crate) fn dead_lettered() {
     metrics::counter!(DEAD_LETTERED).increment(1);
+}
+
+pub(crate) fn record_group(size: usize) {
+    metrics::histogram!(RECORD_GROUP_SIZE).record(size as f64);
 }

@@ -23,10 +23,12 @@
 //! [`RecordStore::create`] can bound a tenant's open records (`[tasks] tenant_max_queued`),
 //! counted from the records themselves so that the bound holds across servers.
 
+mod group;
 mod own;
 mod seed;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use plugmill::capabilities::database::Pool;
 use serde_json::Value;
@@ -34,6 +36,7 @@ use serde_json::Value;
 use crate::config::Layout;
 use crate::record::{now, LogLine, NewTask, Outcome, Status, TaskRecord};
 use crate::scope::{Cursor, ListFilter, Scope};
+use group::{Applied, Change, Committer};
 
 /// The migrations of the record tables.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -249,6 +252,21 @@ pub(crate) trait RecordLayout {
 
     /// How many records there are of each status.
     async fn counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Whether [`Self::apply_group`] writes a group in one transaction.
+    fn groups_changes(&self) -> bool {
+        false
+    }
+
+    /// Applies the changes of `group` (no two of the same record) in one transaction, with
+    /// the conditions each has alone: what each did, in order. Nothing is written when it
+    /// fails.
+    async fn apply_group(&self, group: &[Change]) -> Result<Vec<Applied>, StoreError> {
+        let _ = group;
+        Err(StoreError::Layout(
+            "this layout writes each change of its records alone".into(),
+        ))
+    }
 }
 
 /// The layout a store writes.
@@ -274,11 +292,13 @@ pub struct RecordStore {
     pool: Pool,
     records: Records,
     idempotency_window: chrono::TimeDelta,
+    /// Where the writes of tasks go to share transactions, when the layout groups them.
+    committer: Option<Arc<Committer>>,
 }
 
 /// A row of `plugmill_task_outcomes`, after its task's id: plugin, status, answer, error,
 /// kind, attempts.
-type OutcomeListRow = (
+pub(crate) type OutcomeListRow = (
     String,
     String,
     String,
@@ -310,11 +330,24 @@ impl RecordStore {
                 ))
             }
         };
-        Ok(Self {
+        let mut store = Self {
             pool,
             records,
             idempotency_window: chrono::TimeDelta::hours(24),
-        })
+            committer: None,
+        };
+        if layout!(store, records => records.groups_changes()) {
+            store.committer = Some(Arc::new(Committer::start(store.clone())));
+        }
+        Ok(store)
+    }
+
+    /// How many transactions the writes of tasks shared so far, and how many writes they
+    /// held; `None` when each write has a transaction of its own (SQLite, the seed's layout).
+    pub fn shared_transactions(&self) -> Option<(u64, u64)> {
+        self.committer
+            .as_ref()
+            .map(|committer| committer.committed())
     }
 
     /// Whether the records are in PostgreSQL.
@@ -422,7 +455,13 @@ impl RecordStore {
             let tenant = task.tenant_id.as_deref();
             layout!(self, records => records.forget_key(tenant, key, &cutoff).await?);
         }
-        let written = layout!(self, records => records.insert(&record, task, &data, limit).await?);
+        let written = match self
+            .apply(Change::insert(&record, task, &data, limit))
+            .await?
+        {
+            Applied::Inserted(written) => written,
+            _ => false,
+        };
         if !written {
             // A second insert with a key already used conflicts on the unique index and
             // writes nothing: the first record is returned instead.
@@ -491,9 +530,8 @@ impl RecordStore {
         ids: impl Iterator<Item = &'a str>,
     ) -> Result<HashMap<String, Vec<Outcome>>, StoreError> {
         let ids: Vec<&str> = ids.collect();
-        let mut by_id = HashMap::new();
         if ids.is_empty() {
-            return Ok(by_id);
+            return Ok(HashMap::new());
         }
         let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
@@ -508,17 +546,7 @@ impl RecordStore {
             }
             query.fetch_all(pool).await?
         });
-        for (id, plugin, status, answer, error, kind, attempts) in rows {
-            by_id.entry(id).or_insert_with(Vec::new).push(Outcome {
-                plugin,
-                status,
-                answer: answer.and_then(|text| serde_json::from_str(&text).ok()),
-                error,
-                kind,
-                attempts: u32::try_from(attempts).unwrap_or(0),
-            });
-        }
-        Ok(by_id)
+        Ok(outcomes_of_rows(rows))
     }
 
     /// Records `plugin`'s outcome of task `id`: its answer, or its error and the error's
@@ -535,19 +563,21 @@ impl RecordStore {
 
     /// Starts the next attempt of `id` by `worker`, if the record is still `IN_PROGRESS`.
     pub async fn begin_attempt(&self, id: &str, worker: &str) -> Result<Attempt, StoreError> {
-        let started = now();
-        let changed = layout!(self, records => records.begin(id, worker, &started).await?);
-        // The runner needs the record's outcomes and data, not its log.
-        let Some((record, data)) = self.get_with_data(id, &Scope::All, false).await? else {
-            return Ok(Attempt::Missing);
+        let begin = Change::Begin {
+            id: id.to_string(),
+            worker: worker.to_string(),
+            started: now(),
         };
-        if !changed {
-            return Ok(Attempt::Final(record.status));
+        if let Applied::Began(Some((record, data))) = self.apply(begin).await? {
+            return Ok(Attempt::Run {
+                number: record.attempts,
+                record: Box::new(record),
+                data,
+            });
         }
-        Ok(Attempt::Run {
-            number: record.attempts,
-            record: Box::new(record),
-            data,
+        Ok(match self.get_with_data(id, &Scope::All, false).await? {
+            Some((record, _)) => Attempt::Final(record.status),
+            None => Attempt::Missing,
         })
     }
 
@@ -573,8 +603,59 @@ impl RecordStore {
         outcomes: &[PluginResult],
         ending: &Ending,
     ) -> Result<bool, StoreError> {
-        let ended = now();
-        layout!(self, records => records.end(id, outcomes, ending, &ended).await)
+        let end = Change::End {
+            id: id.to_string(),
+            outcomes: outcomes.to_vec(),
+            ending: ending.clone(),
+            ended: now(),
+        };
+        Ok(matches!(self.apply(end).await?, Applied::Ended(true)))
+    }
+
+    /// Applies `change` in a group shared with other tasks' when the layout groups them,
+    /// alone otherwise; answers once it is committed.
+    async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
+        match &self.committer {
+            Some(committer) => committer.apply(change).await,
+            None => self.apply_alone(change).await,
+        }
+    }
+
+    /// Applies the changes of `group` in one transaction (see [`RecordLayout::apply_group`]).
+    pub(crate) async fn apply_group(&self, group: &[Change]) -> Result<Vec<Applied>, StoreError> {
+        layout!(self, records => records.apply_group(group).await)
+    }
+
+    /// Applies `change` in a transaction of its own.
+    pub(crate) async fn apply_alone(&self, change: Change) -> Result<Applied, StoreError> {
+        Ok(match change {
+            Change::Insert {
+                record,
+                task,
+                data,
+                limit,
+            } => Applied::Inserted(
+                layout!(self, records => records.insert(&record, &task, &data, limit).await?),
+            ),
+            Change::Begin {
+                id,
+                worker,
+                started,
+            } => {
+                let began = layout!(self, records => records.begin(&id, &worker, &started).await?);
+                // The runner needs the record's outcomes and data, not its log.
+                let found = self.get_with_data(&id, &Scope::All, false).await?;
+                Applied::Began(found.filter(|_| began))
+            }
+            Change::End {
+                id,
+                outcomes,
+                ending,
+                ended,
+            } => Applied::Ended(
+                layout!(self, records => records.end(&id, &outcomes, &ending, &ended).await?),
+            ),
+        })
     }
 
     /// Makes the `FAILED` record `id` `IN_PROGRESS` again if `scope` sees it, with the log
@@ -611,6 +692,22 @@ impl RecordStore {
             .map(|(status, count)| (Status::parse(&status), count.max(0) as u64))
             .collect())
     }
+}
+
+/// Rows of `plugmill_task_outcomes` as each record's outcomes, by record id.
+pub(crate) fn outcomes_of_rows(rows: Vec<OutcomeListRow>) -> HashMap<String, Vec<Outcome>> {
+    let mut by_id: HashMap<String, Vec<Outcome>> = HashMap::new();
+    for (id, plugin, status, answer, error, kind, attempts) in rows {
+        by_id.entry(id).or_default().push(Outcome {
+            plugin,
+            status,
+            answer: answer.and_then(|text| serde_json::from_str(&text).ok()),
+            error,
+            kind,
+            attempts: u32::try_from(attempts).unwrap_or(0),
+        });
+    }
+    by_id
 }
 
 /// Records a plugin's outcome of task `id` in a PostgreSQL transaction of the caller's (the

@@ -3,6 +3,7 @@
 
 mod amqp;
 mod celery;
+mod groups;
 mod memory;
 mod outcomes;
 mod scope;

@@ -1,10 +1,14 @@
 //! plugmill's own layout (the default): `plugmill_task_records`, a row per task, and
 //! `plugmill_task_logs`, a row per log line, in SQLite or PostgreSQL (the same portable
-//! statements on both).
+//! statements on both). On PostgreSQL, the writes of concurrent tasks share transactions
+//! ([`group`]).
+
+mod group;
 
 use plugmill::capabilities::database::Pool;
 use serde_json::Value;
 
+use super::group::{Applied, Change};
 use super::{on_pool, upsert_outcome, Ending, PluginResult, RecordLayout, StoreError};
 use crate::record::{LogLine, NewTask, Status, TaskRecord};
 use crate::scope::{ListFilter, PageColumns, Scope};
@@ -406,6 +410,23 @@ impl RecordLayout for OwnRecords {
             .await?
         });
         Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    fn groups_changes(&self) -> bool {
+        // SQLite has one writer at a time: a group would only hold the others up longer.
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
+    async fn apply_group(&self, changes: &[Change]) -> Result<Vec<Applied>, StoreError> {
+        let Pool::Postgres(pool) = &self.pool else {
+            return Err(StoreError::Layout(
+                "the records in SQLite are written one change at a time".into(),
+            ));
+        };
+        let mut transaction = pool.begin().await?;
+        let applied = group::apply(&mut transaction, changes).await?;
+        transaction.commit().await?;
+        Ok(applied)
     }
 
     async fn counts(&self) -> Result<Vec<(String, i64)>, StoreError> {

@@ -108,7 +108,7 @@ pub(crate) enum Applied {
     Inserted(bool),
     /// The record with its outcomes (its log left out) and its data, when the attempt
     /// started; `None` when the record is not `IN_PROGRESS` (or missing).
-    Began(Option<(TaskRecord, Value)>),
+    Began(Option<Box<(TaskRecord, Value)>>),
     /// Whether the record changed (false once it is final).
     Ended(bool),
 }

@@ -568,7 +568,8 @@ impl RecordStore {
             worker: worker.to_string(),
             started: now(),
         };
-        if let Applied::Began(Some((record, data))) = self.apply(begin).await? {
+        if let Applied::Began(Some(began)) = self.apply(begin).await? {
+            let (record, data) = *began;
             return Ok(Attempt::Run {
                 number: record.attempts,
                 record: Box::new(record),
@@ -645,7 +646,7 @@ impl RecordStore {
                 let began = layout!(self, records => records.begin(&id, &worker, &started).await?);
                 // The runner needs the record's outcomes and data, not its log.
                 let found = self.get_with_data(&id, &Scope::All, false).await?;
-                Applied::Began(found.filter(|_| began))
+                Applied::Began(found.filter(|_| began).map(Box::new))
             }
             Change::End {
                 id,

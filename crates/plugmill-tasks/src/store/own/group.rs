@@ -122,7 +122,7 @@ pub(super) async fn apply(
     if !sorted.begins.is_empty() {
         let mut began = begin(transaction, &sorted).await?;
         for (place, id, ..) in &sorted.begins {
-            applied[*place] = Some(Applied::Began(began.remove(*id)));
+            applied[*place] = Some(Applied::Began(began.remove(*id).map(Box::new)));
         }
     }
     if !sorted.ends.is_empty() {

@@ -217,10 +217,12 @@ pub struct HostArgs {
 }
 
 impl HostArgs {
-    /// What these arguments ask of the host assembly.
+    /// What these arguments ask of the host assembly, with the sections of the front ends
+    /// this binary runs registered: every command reads the one `plugmill.toml` that also
+    /// configures the server and the task service.
     pub fn options(&self) -> plugmill_host::HostOptions {
         use plugmill_host::CacheChoice;
-        plugmill_host::HostOptions {
+        let mut options = plugmill_host::HostOptions {
             config_file: self.config.clone(),
             plugins: self.plugins.clone(),
             strict: self.strict,
@@ -235,6 +237,11 @@ impl HostArgs {
             },
             observer: None,
             instance_stock: None,
-        }
+            config_sections: Vec::new(),
+        };
+        options
+            .register_sections(plugmill_server::CONFIG_SECTIONS)
+            .register_sections(plugmill_tasks::CONFIG_SECTIONS);
+        options
     }
 }

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use plugmill::config::precedence::{Origin, Setting};
 use plugmill::config::{ConfigError, HostConfig};
 use plugmill::source::{PluginSource, SourceError};
 use plugmill::{LoadError, LoadReport, ManagerBuilder, PluginManager};
 
-use crate::options::{CacheChoice, HostOptions};
+use crate::options::{CacheChoice, HostOptions, DEFAULT_FRONT_END_SECTIONS};
 use crate::reloader::Reloader;
 
 /// The configuration file read when none is named, if it exists.
@@ -155,29 +156,52 @@ fn source_url_of(config: &HostConfig, options: &HostOptions) -> String {
 /// configuration (databases may still come from the environment).
 fn read_config(file: Option<&Path>) -> Result<HostConfig, ConfigError> {
     let default = Path::new(DEFAULT_CONFIG);
-    match file.or(default.exists().then_some(default)) {
+    let chosen = Setting::new()
+        .command_line(file)
+        .default_value(default.exists().then_some(default))
+        .value();
+    match chosen {
         Some(file) => HostConfig::from_file(file),
         None => Ok(HostConfig::default()),
     }
 }
 
 fn build_manager(config: &HostConfig, options: &HostOptions) -> Result<PluginManager, HostError> {
-    let mut builder = PluginManager::builder().config(config)?;
-    let configured_stock = config
-        .plugins
-        .get(plugmill::grants::EVERY_PLUGIN)
-        .and_then(|every| every.instance_stock);
-    if let (Some(stock), None) = (options.instance_stock, configured_stock) {
+    let mut builder = PluginManager::builder();
+    if options.config_sections.is_empty() {
+        builder = builder.config_sections(DEFAULT_FRONT_END_SECTIONS);
+    }
+    for sections in &options.config_sections {
+        builder = builder.config_sections(*sections);
+    }
+    // The file's values first; each setting the options also give is then set to the value
+    // `precedence` chooses (the file's again when it wins).
+    builder = builder.config(config)?;
+    let every_plugin = config.plugins.get(plugmill::grants::EVERY_PLUGIN);
+    let stock = Setting::new()
+        .file(every_plugin.and_then(|every| every.instance_stock))
+        .default_value(options.instance_stock)
+        .value();
+    if let Some(stock) = stock {
         builder = builder.instance_stock_for_all(stock);
     }
-    if options.strict {
+    let call_timeout = Setting::new()
+        .command_line(options.call_timeout)
+        .file(config.limits.call_timeout)
+        .value();
+    if let Some(timeout) = call_timeout {
+        builder = builder.call_timeout(timeout);
+    }
+    let switch = plugmill::config::precedence::switch;
+    if switch(&[options.strict, config.loading.strict]) {
         builder = builder.strict(true);
     }
-    if options.unknown_imports_trap {
+    let trap = plugmill::config::UnknownImportsConfig::Trap;
+    if switch(&[
+        options.unknown_imports_trap,
+        config.loading.unknown_imports == trap,
+    ]) {
         builder = builder.unknown_imports_trap(true);
-    }
-    if let Some(timeout) = options.call_timeout {
-        builder = builder.call_timeout(timeout);
     }
     for file in &options.trusted_key_files {
         let key_error = |message: String| HostError::TrustedKey {
@@ -189,7 +213,7 @@ fn build_manager(config: &HostConfig, options: &HostOptions) -> Result<PluginMan
             .trust_public_key(&key)
             .map_err(|e| key_error(format!("{e:#}")))?;
     }
-    if options.require_signatures {
+    if switch(&[options.require_signatures, config.trust.require_signatures]) {
         builder = builder.require_signatures(true);
     }
     builder = with_cache(builder, config, &options.cache);
@@ -199,22 +223,30 @@ fn build_manager(config: &HostConfig, options: &HostOptions) -> Result<PluginMan
     builder.build().map_err(HostError::Build)
 }
 
+/// The cache directory: `--no-cache` turns it off, else the command line's, `[loading]
+/// cache_dir`, the default directory (when it can be created), in that order.
 fn with_cache(builder: ManagerBuilder, config: &HostConfig, cache: &CacheChoice) -> ManagerBuilder {
-    match cache {
-        CacheChoice::Disabled => builder.without_cache(),
-        CacheChoice::Dir(dir) => builder.cache_dir(dir),
-        CacheChoice::Default if config.loading.cache_dir.is_some() => builder,
+    let asked = match cache {
+        CacheChoice::Disabled => return builder.without_cache(),
+        CacheChoice::Dir(dir) => Some(dir.clone()),
+        CacheChoice::Default => None,
+    };
+    let chosen = Setting::new()
+        .command_line(asked)
+        .file(config.loading.cache_dir.clone())
+        .default_value(default_cache_dir())
+        .chosen();
+    match chosen {
+        None => builder,
+        Some(chosen) if chosen.origin != Origin::Default => builder.cache_dir(&chosen.value),
         // The implicit default is a convenience: where it cannot be created, plugins are
         // compiled at every start.
-        CacheChoice::Default => match default_cache_dir() {
-            Some(dir) => match std::fs::create_dir_all(&dir) {
-                Ok(()) => builder.cache_dir(&dir),
-                Err(error) => {
-                    tracing::warn!(dir = %dir.display(), %error, "running without the precompiled cache");
-                    builder
-                }
-            },
-            None => builder,
+        Some(chosen) => match std::fs::create_dir_all(&chosen.value) {
+            Ok(()) => builder.cache_dir(&chosen.value),
+            Err(error) => {
+                tracing::warn!(dir = %chosen.value.display(), %error, "running without the precompiled cache");
+                builder
+            }
         },
     }
 }

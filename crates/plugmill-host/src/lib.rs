@@ -3,8 +3,9 @@
 //! workers) and by services that want plugmill set up the way the product sets it up.
 //!
 //! - [`HostOptions`]: what a front end asks for (a configuration file, a plugin source,
-//!   flags); everything it leaves out comes from `plugmill.toml`, then the environment, then
-//!   the defaults.
+//!   flags, the sections of `plugmill.toml` it reads); everything it leaves out comes from
+//!   `plugmill.toml`, then the seed system's environment, then the defaults, in the order
+//!   [`plugmill::config::precedence`] decides for every front end.
 //! - [`Host`]: the assembled manager with the standard capabilities, its plugin source
 //!   (a directory or `s3://`), the precompiled cache; [`Host::start`] loads the plugins,
 //!   [`Host::spawn_reloader`] reloads them on SIGHUP and by polling, [`Host::shutdown`]
@@ -46,7 +47,7 @@ mod source;
 pub use global::{init_plugin_manager, InitError};
 pub use host::{assemble_manager, source_url, Host, HostError};
 pub use logging::{flush_logging, init_logging, DEFAULT_LOG_FILTER};
-pub use options::{CacheChoice, HostOptions};
+pub use options::{CacheChoice, HostOptions, DEFAULT_FRONT_END_SECTIONS};
 pub use reloader::{ReloadEvent, ReloadTrigger, Reloader};
 pub use signals::shutdown_signal;
 pub use source::{open_source, DEFAULT_PLUGINS, SEED_BUCKET_VARIABLE};

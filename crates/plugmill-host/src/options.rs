@@ -3,6 +3,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use plugmill::config::ConfigSections;
+
+/// The sections of plugmill's own front ends (`plugmill_server::CONFIG_SECTIONS`,
+/// `plugmill_tasks::CONFIG_SECTIONS`, which sit above this crate), accepted when the options
+/// register none: a process running no front end (the seed's `init_plugin_manager`, an
+/// embedder) may read the file that configures them. The server's tests check that it is the
+/// union of what the front ends register.
+pub const DEFAULT_FRONT_END_SECTIONS: ConfigSections = ConfigSections::new(
+    "plugmill's front ends",
+    &["server", "auth", "console", "tasks", "task_types"],
+);
+
 /// Where compiled plugins are cached.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CacheChoice {
@@ -16,8 +28,11 @@ pub enum CacheChoice {
     Disabled,
 }
 
-/// What a front end asks for. Whatever it leaves unset comes from the configuration file,
-/// then the environment, then the defaults.
+/// What a front end asks for: the command line's layer of every setting. Whatever it leaves
+/// unset comes from the configuration file, then the seed system's environment, then the
+/// defaults (the order of [`plugmill::config::precedence`]; a front end that reads plugmill's
+/// own variables, as [`Self::from_env`] does, puts their values here, since they come before
+/// the file too).
 #[derive(Clone, Default)]
 pub struct HostOptions {
     /// The configuration file; `None` reads `./plugmill.toml` when it exists.
@@ -43,6 +58,11 @@ pub struct HostOptions {
     /// (`instance_stock`, under `[plugins."*"]` or the plugin's own section); `None` keeps
     /// the library's default, [`plugmill::DEFAULT_INSTANCE_STOCK`].
     pub instance_stock: Option<usize>,
+    /// The top-level sections of `plugmill.toml` read by the front ends of this process (each
+    /// registers its own, see [`Self::register_sections`]). Left empty, as by a process that
+    /// runs none (the seed's `init_plugin_manager`), the sections of plugmill's own front ends
+    /// are accepted ([`crate::DEFAULT_FRONT_END_SECTIONS`]), since one file configures them all.
+    pub config_sections: Vec<ConfigSections>,
 }
 
 impl std::fmt::Debug for HostOptions {
@@ -54,11 +74,21 @@ impl std::fmt::Debug for HostOptions {
             .field("cache", &self.cache)
             .field("observer", &self.observer.is_some())
             .field("instance_stock", &self.instance_stock)
+            .field("config_sections", &self.config_sections)
             .finish_non_exhaustive()
     }
 }
 
 impl HostOptions {
+    /// Accepts the top-level sections a front end reads itself (`[server]`, `[tasks]`):
+    /// anything no front end, capability or the core registered is refused as unknown.
+    pub fn register_sections(&mut self, sections: ConfigSections) -> &mut Self {
+        if !self.config_sections.contains(&sections) {
+            self.config_sections.push(sections);
+        }
+        self
+    }
+
     /// Options from plugmill's environment variables: `PLUGMILL_CONFIG`, `PLUGMILL_PLUGINS`,
     /// `PLUGMILL_CACHE_DIR`; the rest at their defaults.
     pub fn from_env() -> Self {

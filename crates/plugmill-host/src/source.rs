@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use plugmill::config::precedence::Setting;
 use plugmill::config::HostConfig;
 use plugmill::source::{LocalDirectory, PluginSource, S3Source, SourceError};
 
@@ -28,14 +29,14 @@ pub fn open_source(spec: &str) -> Result<Arc<dyn PluginSource>, SourceError> {
 /// The source to load: the one asked for, else `[loading] plugins`, else the seed's bucket,
 /// else `./plugins`.
 pub(crate) fn choose(asked: Option<&str>, config: &HostConfig) -> String {
-    if let Some(spec) = asked.filter(|s| !s.is_empty()) {
-        return spec.to_string();
-    }
-    if let Some(spec) = config.loading.plugins.as_deref() {
-        return spec.to_string();
-    }
-    match std::env::var(SEED_BUCKET_VARIABLE) {
-        Ok(bucket) if !bucket.trim().is_empty() => format!("s3://{}/plugins/", bucket.trim()),
-        _ => DEFAULT_PLUGINS.to_string(),
-    }
+    let bucket = std::env::var(SEED_BUCKET_VARIABLE).ok();
+    let bucket = bucket.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    Setting::new()
+        .command_line(asked.filter(|s| !s.is_empty()).map(str::to_string))
+        .file(config.loading.plugins.clone())
+        .seed_environment(
+            SEED_BUCKET_VARIABLE,
+            bucket.map(|bucket| format!("s3://{bucket}/plugins/")),
+        )
+        .value_or(DEFAULT_PLUGINS.to_string())
 }

@@ -70,6 +70,45 @@ async fn a_configuration_with_every_front_end_s_sections_is_accepted_and_typos_a
     assert!(error.contains("unknown section `sever`"), "{error}");
 }
 
+/// A front end's own sections are accepted once it registered them, and then only the
+/// registered ones: another front end's section is refused with its line.
+#[tokio::test]
+async fn a_front_end_s_registered_sections_are_accepted_and_unregistered_ones_refused_with_their_line(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("plugins")).unwrap();
+    let file = dir.path().join("plugmill.toml");
+    let mut options = plugmill_host::HostOptions {
+        config_file: Some(file.clone()),
+        cache: plugmill_host::CacheChoice::Disabled,
+        ..Default::default()
+    };
+    options.register_sections(plugmill::config::ConfigSections::new(
+        "the reports service",
+        &["reports"],
+    ));
+    std::fs::write(
+        &file,
+        "[loading]\nplugins = \"plugins\"\n\n[reports]\nevery = \"1h\"\n",
+    )
+    .unwrap();
+    plugmill_host::Host::assemble(&options).unwrap();
+
+    std::fs::write(
+        &file,
+        "[loading]\nplugins = \"plugins\"\n\n[reports]\nevery = \"1h\"\n\n[tasks]\nqueue = \"memory\"\n",
+    )
+    .unwrap();
+    let error = plugmill_host::Host::assemble(&options)
+        .err()
+        .expect("[tasks] is not registered")
+        .to_string();
+    assert!(
+        error.contains("unknown section `tasks`") && error.contains("line 7"),
+        "{error}"
+    );
+}
+
 /// The stock a front end asks for fills once a plugin is called, unless the configuration
 /// sets one for every plugin or for the plugin itself.
 #[tokio::test]

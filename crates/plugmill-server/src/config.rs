@@ -31,11 +31,21 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use plugmill::config::{ByteSize, ConfigError, HostConfig, HumanDuration};
+use plugmill::config::precedence::Setting;
+use plugmill::config::{ByteSize, ConfigError, ConfigSections, HostConfig, HumanDuration};
 use serde::Deserialize;
 
 /// The address the server listens on by default: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// plugmill's variable naming the address to listen on.
+pub const LISTEN_VARIABLE: &str = "PLUGMILL_LISTEN";
+
+/// The top-level sections of `plugmill.toml` the server reads: `[server]`, `[auth]` and the
+/// console's `[console]`. [`Server::assemble`](crate::Server::assemble) registers them with
+/// the host assembly, beside the task service's.
+pub const CONFIG_SECTIONS: ConfigSections =
+    ConfigSections::new("plugmill serve", &["server", "auth", "console"]);
 
 /// `[server]`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -140,14 +150,11 @@ impl ServerSettings {
     pub fn from_config(config: &HostConfig, listen: Option<&str>) -> Result<Self, ConfigError> {
         let server: ServerConfig = config.section(&["server"])?.unwrap_or_default();
         let auth: Option<AuthConfig> = config.section(&["auth"])?;
-        let env_listen = std::env::var("PLUGMILL_LISTEN")
-            .ok()
-            .filter(|v| !v.is_empty());
-        let listen = listen
-            .map(str::to_string)
-            .or(env_listen)
-            .or(server.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = Setting::new()
+            .command_line(listen.map(str::to_string))
+            .environment_variable(LISTEN_VARIABLE)
+            .file(server.listen)
+            .value_or(DEFAULT_LISTEN.to_string());
         let listen = listen
             .to_socket_addrs_first()
             .map_err(|e| config.error(format!("[server] listen: `{listen}` {e}")))?;

@@ -54,7 +54,7 @@ mod routes;
 mod server;
 mod state;
 
-pub use config::ServerSettings;
+pub use config::{ServerSettings, CONFIG_SECTIONS};
 pub use data::SERVER_FIELDS;
 pub use error::ApiError;
 pub use server::Server;

@@ -28,10 +28,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// The host assembly with the server's metrics as its call observer, `[server]` and
-    /// `[auth]` read (`listen`, from the command line, over the configuration), the token
-    /// keys fetched. Loads nothing yet.
+    /// The host assembly with the server's metrics as its call observer and the server's and
+    /// the task service's sections registered ([`crate::config::CONFIG_SECTIONS`],
+    /// [`plugmill_tasks::CONFIG_SECTIONS`]), `[server]` and `[auth]` read (`listen`, from the
+    /// command line, over the configuration), the token keys fetched. Loads nothing yet.
     pub async fn assemble(mut options: HostOptions, listen: Option<&str>) -> anyhow::Result<Self> {
+        options
+            .register_sections(crate::config::CONFIG_SECTIONS)
+            .register_sections(plugmill_tasks::CONFIG_SECTIONS);
         let metrics = Metrics::install()?;
         crate::metrics::describe();
         let live = Arc::new(LiveStats::new());

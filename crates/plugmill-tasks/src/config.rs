@@ -34,7 +34,8 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use plugmill::config::{ConfigError, HostConfig, HumanDuration};
+use plugmill::config::precedence::Setting;
+use plugmill::config::{ConfigError, ConfigSections, HostConfig, HumanDuration};
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
@@ -323,6 +324,12 @@ pub struct TaskSettings {
     pub queue_capacity: usize,
 }
 
+/// The top-level sections of `plugmill.toml` the task service reads: `[tasks]` and
+/// `[task_types]`. A front end running the service (the server, `plugmill worker`) registers
+/// them with the host assembly (`plugmill_host::HostOptions::register_sections`).
+pub const CONFIG_SECTIONS: ConfigSections =
+    ConfigSections::new("the task service", &["tasks", "task_types"]);
+
 /// The records file when `[tasks] records` names no database.
 pub const DEFAULT_RECORDS_FILE: &str = "plugmill-tasks.db";
 
@@ -339,7 +346,10 @@ impl TaskSettings {
         protocol: Option<Protocol>,
     ) -> Result<Self, ConfigError> {
         let section: TasksConfig = config.section(&["tasks"])?.unwrap_or_default();
-        let protocol = protocol.or(section.protocol).unwrap_or_default();
+        let protocol = Setting::new()
+            .command_line(protocol)
+            .file(section.protocol)
+            .value_or_default();
         let queue =
             crate::queue::choice::choose(config, section.queue, &|name| std::env::var(name).ok())?;
         if protocol == Protocol::Celery && queue == QueueKind::Memory {
@@ -378,17 +388,17 @@ impl TaskSettings {
                 "[tasks] concurrency: {concurrency} is outside 1 to 1024"
             )));
         }
-        let queue_name = match (section.queue_name, protocol) {
-            (Some(name), _) => name,
-            (None, Protocol::Plugmill) => "plugmill.tasks".into(),
-            (None, Protocol::Celery) => match env_slug() {
-                Some(slug) => seed_queue_name(&slug),
-                None => {
-                    return Err(config.error(
-                        "[tasks] protocol = \"celery\": the queue is the seed's `{ENV_SLUG}_short`, and ENV_SLUG is not set; set it, or [tasks] queue_name",
-                    ))
-                }
-            },
+        let queue_name = match protocol {
+            Protocol::Plugmill => Setting::new()
+                .file(section.queue_name)
+                .value_or("plugmill.tasks".into()),
+            Protocol::Celery => Setting::new()
+                .file(section.queue_name)
+                .seed_environment("ENV_SLUG", env_slug().map(|slug| seed_queue_name(&slug)))
+                .value()
+                .ok_or_else(|| config.error(
+                    "[tasks] protocol = \"celery\": the queue is the seed's `{ENV_SLUG}_short`, and ENV_SLUG is not set; set it, or [tasks] queue_name",
+                ))?,
         };
         if queue_name.is_empty()
             || queue_name.len() > 200

@@ -43,7 +43,9 @@ use plugmill::capabilities::database::{DatabaseSpec, Databases, Pool};
 use plugmill::config::ConfigError;
 use plugmill_host::Host;
 
-pub use config::{Layout, Protocol, QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings};
+pub use config::{
+    Layout, Protocol, QueueKind, RecordsAt, RetryOn, RetryPolicy, TaskSettings, CONFIG_SECTIONS,
+};
 pub use queue::choice::{nodes as broker_nodes, QUEUE_VARIABLE, SEED_BROKER_VARIABLE};
 pub use record::{LogLine, NewTask, Outcome, Status, TaskRecord};
 pub use scope::{Cursor, ListFilter, Scope};

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use plugmill::config::precedence::Setting;
 use plugmill_host::Host;
 use plugmill_tasks::{Cursor, ListFilter, Protocol, Retried, Scope, Status, TaskSettings, Tasks};
 
@@ -22,14 +23,18 @@ pub async fn worker(
     let host = Host::assemble(&options)?;
     let protocol = celery.then_some(Protocol::Celery);
     let settings = TaskSettings::from_config_as(host.config(), protocol)?;
-    let metrics_listen = match metrics_listen {
+    let from_command_line = match metrics_listen {
         Some(address) => Some(
             address
                 .parse()
                 .with_context(|| format!("--metrics-listen `{address}` is not an ip:port"))?,
         ),
-        None => settings.metrics_listen,
+        None => None,
     };
+    let metrics_listen = Setting::new()
+        .command_line(from_command_line)
+        .file(settings.metrics_listen)
+        .value();
     if let Some(address) = metrics_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await

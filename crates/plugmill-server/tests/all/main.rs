@@ -2,6 +2,7 @@
 //! server on a loopback port with a real HTTP client (tokens signed here with HS256, and with
 //! RS256 keys served from a local JWKS endpoint).
 
+mod config_sections;
 mod console;
 mod h2c;
 mod live;

@@ -6,6 +6,7 @@
 //! the seed's `AMQP_ADDR` does): each connection, the first and every reconnection, tries
 //! them in order and keeps the first that answers.
 
+use plugmill::config::precedence::{Origin, Setting};
 use plugmill::config::{ConfigError, HostConfig};
 
 use crate::config::QueueKind;
@@ -27,22 +28,24 @@ pub(crate) fn choose(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<QueueKind, ConfigError> {
     let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    let (queue, source) = if let Some(queue) = set(QUEUE_VARIABLE) {
-        (queue, Source::Variable(QUEUE_VARIABLE))
-    } else if let Some(queue) = from_file {
-        (queue, Source::File)
-    } else if let Some(queue) = set(SEED_BROKER_VARIABLE) {
-        (queue, Source::Variable(SEED_BROKER_VARIABLE))
-    } else {
+    let chosen = Setting::new()
+        .environment(QUEUE_VARIABLE, set(QUEUE_VARIABLE))
+        .file(from_file)
+        .seed_environment(SEED_BROKER_VARIABLE, set(SEED_BROKER_VARIABLE))
+        .chosen();
+    let Some(chosen) = chosen else {
         return Ok(QueueKind::Memory);
     };
+    let (queue, origin) = (chosen.value, chosen.origin);
     if queue.trim() == "memory" {
         return Ok(QueueKind::Memory);
     }
     let nodes = nodes(&queue);
-    let refuse = |message: String| match source {
-        Source::File => config.error(format!("[tasks] queue: {message}")),
-        Source::Variable(name) => ConfigError::new(ENVIRONMENT, format!("{name}: {message}")),
+    let refuse = |message: String| match origin {
+        Origin::Environment(name) | Origin::SeedEnvironment(name) => {
+            ConfigError::new(ENVIRONMENT, format!("{name}: {message}"))
+        }
+        _ => config.error(format!("[tasks] queue: {message}")),
     };
     if nodes.is_empty() {
         return Err(refuse("names no broker".into()));
@@ -56,13 +59,6 @@ pub(crate) fn choose(
         }
     }
     Ok(QueueKind::Amqp(nodes.join(",")))
-}
-
-/// Where a queue setting came from.
-#[derive(Clone, Copy)]
-enum Source {
-    File,
-    Variable(&'static str),
 }
 
 /// The nodes a broker list names, in order: its comma-separated URLs, trimmed.

@@ -43,14 +43,19 @@
 //! ```
 //!
 //! Capabilities read their own sections ([`HostConfig::section`]) and their own key of each
-//! `[plugins.NAME]` table ([`HostConfig::plugin_entries`]); `[server]`, `[auth]`, `[tasks]` and
-//! `[task_types]` belong to the server and the task workers. Keys nobody reads are errors, and every error
-//! names the file, the line and the key.
+//! `[plugins.NAME]` table ([`HostConfig::plugin_entries`]); the parts above the core (the
+//! server, the task service, an embedding service) read theirs the same way and register them
+//! when the host is assembled ([`registry`]). Keys nobody reads are errors, and every error
+//! names the file, the line and the key. When a setting can also be given on the command line
+//! or in the environment, [`precedence`] decides which value wins.
 
 pub(crate) mod names;
+pub mod precedence;
+pub mod registry;
 mod sections;
 pub mod values;
 
+pub use registry::ConfigSections;
 pub use values::{ByteSize, HumanDuration};
 
 use std::collections::BTreeMap;
@@ -59,10 +64,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-
-/// Sections of the file that belong to the front ends: the server (`[server]`, `[auth]`,
-/// `[console]`) and the task queue and workers (`[tasks]`, `[task_types]`).
-pub const FRONT_END_SECTIONS: &[&str] = &["server", "auth", "tasks", "task_types", "console"];
 
 /// The sections the core reads.
 const CORE_SECTIONS: &[&str] = &["limits", "loading", "trust", "plugins"];
@@ -311,14 +312,10 @@ impl HostConfig {
     }
 
     /// Refuses any section or `[plugins.NAME]` key that neither the core nor one of `sections`
-    /// / `plugin_keys` reads, naming it and its line.
+    /// / `plugin_keys` (those registered by the capabilities and the parts above the core)
+    /// reads, naming it and its line.
     pub fn check_keys(&self, sections: &[&str], plugin_keys: &[&str]) -> Result<(), ConfigError> {
-        let top: Vec<&str> = CORE_SECTIONS
-            .iter()
-            .chain(FRONT_END_SECTIONS)
-            .chain(sections)
-            .copied()
-            .collect();
+        let top: Vec<&str> = CORE_SECTIONS.iter().chain(sections).copied().collect();
         let plugin: Vec<&str> = CORE_PLUGIN_KEYS
             .iter()
             .chain(plugin_keys)

@@ -14,8 +14,9 @@ use plugmill_precompiled::CacheError;
 use super::PluginManager;
 use crate::call::CallObserver;
 use crate::capabilities::{self, Capability};
+use crate::config::registry::SectionRegistry;
 use crate::config::values::check_count;
-use crate::config::{ConfigError, HostConfig, PluginConfig, UnknownImportsConfig};
+use crate::config::{ConfigError, ConfigSections, HostConfig, PluginConfig, UnknownImportsConfig};
 use crate::grants::{Merge as _, EVERY_PLUGIN};
 use crate::host::{DirGrant, HostState, WasiGrants};
 use crate::loader::integrity::{read_key_file, KeyError};
@@ -55,6 +56,7 @@ pub struct ManagerBuilder {
     extensions: Vec<LinkerExtension>,
     cache_dir: Option<PathBuf>,
     observer: Option<Arc<dyn CallObserver>>,
+    sections: SectionRegistry,
 }
 
 /// Why [`ManagerBuilder::build`] could not build a manager.
@@ -92,6 +94,7 @@ impl Default for ManagerBuilder {
             extensions: Vec::new(),
             cache_dir: None,
             observer: None,
+            sections: SectionRegistry::default(),
         }
     }
 }
@@ -302,6 +305,15 @@ impl ManagerBuilder {
         Ok(self)
     }
 
+    /// Accepts the top-level sections of `plugmill.toml` that a part above the core (a front
+    /// end, an embedding service) reads itself, so that [`Self::config`] does not refuse them
+    /// as unknown. Capabilities register theirs through
+    /// [`Capability::config_sections`](crate::capabilities::Capability::config_sections).
+    pub fn config_sections(mut self, sections: ConfigSections) -> Self {
+        self.sections.register(sections);
+        self
+    }
+
     /// Adds host interfaces of the embedding application to the linker. Host functions get the
     /// store, whose [`HostState::plugin_name`] names the calling plugin; shared application
     /// state is captured by the closures.
@@ -317,7 +329,7 @@ impl ManagerBuilder {
     /// settings and grants. Environment variables are read, directories checked and network
     /// names resolved now, so a bad grant is an error here and not at the first call.
     pub fn config(mut self, config: &HostConfig) -> Result<Self, ConfigError> {
-        let mut sections = Vec::new();
+        let mut sections: Vec<&str> = self.sections.names().collect();
         let mut plugin_keys = Vec::new();
         for capability in &self.capabilities {
             sections.extend_from_slice(capability.config_sections());

@@ -3,6 +3,7 @@
 
 mod authorization;
 mod cache;
+mod config_sections;
 mod database;
 mod dispatch;
 mod documents;

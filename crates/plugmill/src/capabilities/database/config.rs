@@ -41,6 +41,8 @@ use sqlx::postgres::PgConnectOptions;
 #[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
+use crate::config::precedence::Setting;
+
 /// `[databases.NAME]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -286,21 +288,28 @@ pub fn url_variable(name: &str) -> String {
 /// Resolves `[databases.NAME]` against the environment: `PLUGMILL_DATABASE_<NAME>` first,
 /// then `url_env`, then `url`.
 pub(crate) fn resolve(name: &str, config: &DatabaseConfig) -> Result<DatabaseSpec, String> {
-    let url = match std::env::var(url_variable(name)) {
-        Ok(url) => url,
-        Err(_) => match (&config.url_env, &config.url) {
-            (Some(variable), _) => std::env::var(variable).map_err(|_| {
-                format!("url_env: the environment variable `{variable}` is not set")
-            })?,
-            (None, Some(url)) => url.clone(),
-            (None, None) => {
-                return Err(format!(
-                    "no URL: set `url`, `url_env`, or the variable {}",
-                    url_variable(name)
-                ))
-            }
-        },
+    // A missing `url_env` variable is an error only when the file's URL is the one chosen.
+    let from_file = match (&config.url_env, &config.url) {
+        (Some(variable), _) => Some(
+            std::env::var(variable)
+                .map_err(|_| format!("url_env: the environment variable `{variable}` is not set")),
+        ),
+        (None, Some(url)) => Some(Ok(url.clone())),
+        (None, None) => None,
     };
+    let url = Setting::new()
+        .environment(
+            "PLUGMILL_DATABASE_<NAME>",
+            std::env::var(url_variable(name)).ok().map(Ok),
+        )
+        .file(from_file)
+        .value()
+        .ok_or_else(|| {
+            format!(
+                "no URL: set `url`, `url_env`, or the variable {}",
+                url_variable(name)
+            )
+        })??;
     DatabaseSpec::from_config(&url, config)
 }
 

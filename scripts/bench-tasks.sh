@@ -2,7 +2,7 @@
 # Task throughput, plugmill beside Python Celery 5 running the seed system's design, in one run
 # on this machine's PostgreSQL and RabbitMQ (docs/benchmarks.md "Tasks").
 #
-#   scripts/bench-tasks.sh [TASKS]        # default 2000 tasks per row
+#   scripts/bench-tasks.sh [TASKS] [IN_FLIGHT]   # default 2000 tasks per row, 64 in flight
 #
 # Celery: scripts/celery_seed.py, 2 worker processes (prefork), acks late, never retrying; the
 # API side inserts the record and publishes, 8 submitters. plugmill: the throughput example
@@ -38,8 +38,8 @@ kill -TERM "$worker"; wait "$worker" 2>/dev/null || true; worker=""
 psql -h 127.0.0.1 -U postgres -d test -qc "DROP SCHEMA $CELERY_SCHEMA CASCADE" >/dev/null
 
 cd "$root"
-table="$(cargo run --quiet --release -p plugmill-tasks --example throughput -- "$count")"
-echo "$table" | grep -v '^|' || true
+table="$(cargo run --quiet --release -p plugmill-tasks --example throughput -- "$count" "${2:-64}")"
+echo "$table"
 echo
 echo "| task | path | tasks/s | vs Celery |"
 echo "|---|---|---:|---:|"

@@ -51,6 +51,11 @@ const LOCK_TENANTS: &str = "\
 SELECT pg_advisory_xact_lock(hashtextextended(tenant, 20261201)) \
 FROM (SELECT DISTINCT tenant FROM UNNEST($1::text[]) AS t(tenant) ORDER BY tenant) AS tenants";
 
+// The updates below find each record by its id: their `(status = 'IN_PROGRESS') IS TRUE`
+// cannot be answered from the status index, whose entries of records that were once
+// `IN_PROGRESS` pile up until the table is vacuumed, so the cost of a group stays that of
+// its own records however many the table holds.
+
 /// The attempts started, with their log lines; the records as they are now.
 fn begin_sql() -> String {
     let returned = RECORD_COLUMNS
@@ -64,7 +69,7 @@ fn begin_sql() -> String {
         ), began AS (
             UPDATE plugmill_task_records r SET attempts = r.attempts + 1, \
                    started_at = COALESCE(r.started_at, b.started)
-            FROM b WHERE r.id = b.id AND r.status = 'IN_PROGRESS'
+            FROM b WHERE r.id = b.id AND (r.status = 'IN_PROGRESS') IS TRUE
             RETURNING {returned}, b.worker AS worker, b.started AS began_at
         ), logged AS (
             INSERT INTO plugmill_task_logs (task_id, created_date, log_text)
@@ -92,7 +97,7 @@ WITH e AS (
 ), ended AS (
     UPDATE plugmill_task_records r SET status = e.status, ended_at = e.ended, \
            error = e.error, error_kind = e.kind, result = e.result
-    FROM e WHERE r.id = e.id AND e.status <> 'IN_PROGRESS' AND r.status = 'IN_PROGRESS'
+    FROM e WHERE r.id = e.id AND e.status <> 'IN_PROGRESS' AND (r.status = 'IN_PROGRESS') IS TRUE
     RETURNING r.id
 ), logged AS (
     INSERT INTO plugmill_task_logs (task_id, created_date, log_text)
@@ -103,8 +108,15 @@ SELECT id FROM ended";
 
 /// The plugins' outcomes of the records begun, by record.
 const OUTCOMES_OF: &str = "\
-SELECT task_id, plugin, status, answer, error, kind, attempts FROM plugmill_task_outcomes \
-WHERE task_id = ANY($1) ORDER BY task_id, plugin";
+SELECT o.task_id, o.plugin, o.status, o.answer, o.error, o.kind, o.attempts \
+FROM UNNEST($1::text[]) AS b(id) JOIN plugmill_task_outcomes o ON o.task_id = b.id \
+ORDER BY o.task_id, o.plugin";
+
+/// How each group's statements find their rows: one record at a time by its key, never by
+/// reading a whole table, whatever the planner's statistics say of a table that grew since
+/// (a prepared statement keeps the plan it was given while the table was small).
+const BY_KEY: &str = "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; \
+SET LOCAL enable_mergejoin = off";
 
 /// Applies `group` in `transaction` (not committed here): what each change did, in order.
 pub(super) async fn apply(
@@ -112,6 +124,7 @@ pub(super) async fn apply(
     group: &[Change],
 ) -> Result<Vec<Applied>, StoreError> {
     let sorted = Sorted::of(group);
+    sqlx::raw_sql(BY_KEY).execute(&mut *transaction).await?;
     let mut applied: Vec<Option<Applied>> = group.iter().map(|_| None).collect();
     if !sorted.inserts.is_empty() {
         let written = insert(transaction, &sorted).await?;

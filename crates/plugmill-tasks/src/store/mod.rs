@@ -130,6 +130,45 @@ pub enum Ending {
     Retry(String),
 }
 
+/// What an [`Ending`] writes into a record: its status, error, error kind, result (JSON
+/// text) and log line.
+pub(crate) struct EndingColumns<'a> {
+    pub(crate) status: Status,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) kind: Option<&'a str>,
+    pub(crate) result: Option<String>,
+    pub(crate) line: String,
+}
+
+impl Ending {
+    /// The record's columns this ending writes.
+    pub(crate) fn columns(&self) -> EndingColumns<'_> {
+        match self {
+            Ending::Success(result) => EndingColumns {
+                status: Status::Success,
+                error: None,
+                kind: None,
+                result: Some(result.to_string()),
+                line: "Task succeeded".to_string(),
+            },
+            Ending::Failed { error, kind } => EndingColumns {
+                status: Status::Failed,
+                error: Some(error),
+                kind: Some(kind),
+                result: None,
+                line: format!("Task failed: {error}"),
+            },
+            Ending::Retry(line) => EndingColumns {
+                status: Status::InProgress,
+                error: None,
+                kind: None,
+                result: None,
+                line: line.clone(),
+            },
+        }
+    }
+}
+
 /// One page of a listing, newest first.
 #[derive(Debug, Default)]
 pub struct Page {

@@ -12,7 +12,6 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::{record_of, RecordRow, RECORD_COLUMNS};
-use crate::record::Status;
 use crate::store::group::{Applied, Change, Sorted};
 use crate::store::{Ending, StoreError};
 
@@ -274,30 +273,14 @@ async fn end(
     }
     let mut columns: [Vec<Option<String>>; 7] = Default::default();
     for (_, id, _, ending, ended) in rows {
-        let (status, error, kind, result, line) = match ending {
-            Ending::Success(result) => (
-                Status::Success,
-                None,
-                None,
-                Some(result.to_string()),
-                "Task succeeded".to_string(),
-            ),
-            Ending::Failed { error, kind } => (
-                Status::Failed,
-                Some(error.clone()),
-                Some(kind.clone()),
-                None,
-                format!("Task failed: {error}"),
-            ),
-            Ending::Retry(line) => (Status::InProgress, None, None, None, line.clone()),
-        };
+        let written = ending.columns();
         let row = [
             Some(id.to_string()),
-            Some(status.as_str().to_string()),
-            error,
-            kind,
-            result,
-            Some(line),
+            Some(written.status.as_str().to_string()),
+            written.error.map(str::to_string),
+            written.kind.map(str::to_string),
+            written.result,
+            Some(written.line),
             Some(ended.to_string()),
         ];
         for (column, value) in columns.iter_mut().zip(row) {

@@ -32,23 +32,13 @@ macro_rules! insert_log {
 /// number of records changed (0 when it was final already).
 macro_rules! end_with {
     ($executor:expr, $id:expr, $ended:expr, $ending:expr) => {{
-        let (status, error, kind, result, line) = match $ending {
-            Ending::Success(result) => (
-                Status::Success,
-                None,
-                None,
-                Some(result.to_string()),
-                "Task succeeded".to_string(),
-            ),
-            Ending::Failed { error, kind } => (
-                Status::Failed,
-                Some(error.as_str()),
-                Some(kind.as_str()),
-                None,
-                format!("Task failed: {error}"),
-            ),
-            Ending::Retry(line) => (Status::InProgress, None, None, None, line.clone()),
-        };
+        let super::EndingColumns {
+            status,
+            error,
+            kind,
+            result,
+            line,
+        } = $ending.columns();
         let changed = if status == Status::InProgress {
             1
         } else {

@@ -91,9 +91,17 @@ impl Change {
     ) -> Self {
         Change::Insert {
             record: Box::new(record.clone()),
+            // The data is written from its text: the task is kept without it, not cloned.
             task: Box::new(NewTask {
+                task: task.task.clone(),
+                task_type: task.task_type.clone(),
+                type_name: task.type_name.clone(),
+                election_event_id: task.election_event_id.clone(),
                 data: Value::Null,
-                ..task.clone()
+                executed_by: task.executed_by.clone(),
+                tenant_id: task.tenant_id.clone(),
+                document_id: task.document_id.clone(),
+                idempotency_key: task.idempotency_key.clone(),
             }),
             data: data.to_string(),
             limit,

@@ -56,6 +56,9 @@ FROM (SELECT DISTINCT tenant FROM UNNEST($1::text[]) AS t(tenant) ORDER BY tenan
 // its own records however many the table holds.
 
 /// The attempts started, with their log lines; the records as they are now.
+/// Made once: the statement's text names every record column.
+static BEGIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(begin_sql);
+
 fn begin_sql() -> String {
     let returned = RECORD_COLUMNS
         .split(", ")
@@ -211,7 +214,7 @@ async fn begin(
     let ids: Vec<&str> = rows.iter().map(|row| row.1).collect();
     let workers: Vec<&str> = rows.iter().map(|row| row.2).collect();
     let started: Vec<&str> = rows.iter().map(|row| row.3).collect();
-    let began: Vec<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(begin_sql()))
+    let began: Vec<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(BEGIN.as_str()))
         .bind(&ids)
         .bind(&workers)
         .bind(&started)
